@@ -1,0 +1,66 @@
+"""loopkit: an asyncio event loop assembled from plugins.
+
+Use it the way you would use uvloop::
+
+    asyncio.run(main(), loop_factory=loopkit.new_event_loop)   # Python 3.12+
+    with asyncio.Runner(loop_factory=loopkit.new_event_loop) as runner: ...
+    loopkit.run(main())
+    loopkit.install()   # asyncio.run() and new_event_loop() make loopkit loops
+
+``python -m loopkit`` shows what the assembled loop is made of.
+"""
+
+from __future__ import annotations
+
+from loopkit.core.assembly import (
+    ENV_EXCLUDE,
+    ENV_NO_AUTOLOAD,
+    ENV_PLUGINS,
+    ENV_POLLER,
+    Assembly,
+    PluginRecord,
+    assemble,
+    new_event_loop,
+    refresh_plugins,
+)
+from loopkit.core.errors import (
+    AssemblyError,
+    LoopkitError,
+    PluginLoadWarning,
+    PluginNotEnabledError,
+    UnknownNameError,
+)
+from loopkit.core.hookspecs import hookimpl
+from loopkit.core.kernel import KernelLoop
+from loopkit.core.poller import EVENT_READ, EVENT_WRITE, Poller, PollerInfo
+from loopkit.policy import EventLoopPolicy, install
+from loopkit.runner import run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ENV_EXCLUDE",
+    "ENV_NO_AUTOLOAD",
+    "ENV_PLUGINS",
+    "ENV_POLLER",
+    "EVENT_READ",
+    "EVENT_WRITE",
+    "Assembly",
+    "AssemblyError",
+    "EventLoopPolicy",
+    "KernelLoop",
+    "LoopkitError",
+    "PluginLoadWarning",
+    "PluginNotEnabledError",
+    "PluginRecord",
+    "Poller",
+    "PollerInfo",
+    "UnknownNameError",
+    "__version__",
+    "assemble",
+    "hookimpl",
+    "install",
+    "new_event_loop",
+    "refresh_plugins",
+    "run",
+]

@@ -1,0 +1,170 @@
+"""The command line: ``python -m loopkit`` (show the loop) and ``python -m loopkit run``.
+
+``show`` (the default) prints what a loop assembled here is made of: each
+plugin with its distribution, version and contributions, the pollers and the
+one chosen, and every method of :class:`asyncio.AbstractEventLoop` on the
+running Python with the plugin that provides it, or "missing".
+
+``run`` executes an unchanged asyncio program with loopkit installed as the
+event loop policy, so ``asyncio.run()`` inside it makes loopkit loops.
+``sys.argv`` is what the program would see when started by ``python``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import sys
+from collections.abc import Sequence
+
+from loopkit.core import catalog
+from loopkit.core.assembly import (
+    ENV_EXCLUDE,
+    ENV_PLUGINS,
+    ENV_POLLER,
+    Assembly,
+    assemble,
+)
+from loopkit.core.errors import LoopkitError
+
+USAGE = """\
+usage: python -m loopkit [show] [--poller NAME] [--plugins A,B] [--exclude A,B]
+       python -m loopkit run [--poller NAME] [--plugins A,B] [--exclude A,B] script.py [args...]
+       python -m loopkit run [options] -m module [args...]
+"""
+
+
+def _names(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def render(assembly: Assembly, poller: str | None) -> str:
+    """The human-readable description of an assembly, as ``show`` prints it."""
+    import loopkit
+
+    lines = [
+        f"loopkit {loopkit.__version__} on Python {sys.version.split()[0]} ({sys.platform})",
+        "",
+        "plugins:",
+    ]
+    for record in assembly.plugins:
+        origin = (
+            f"{record.distribution} {record.version}"
+            if record.distribution
+            else "registered in-process"
+        )
+        parts = []
+        public = [name for name in record.adds if not name.startswith("_")]
+        if public:
+            parts.append("adds " + ", ".join(public))
+        if record.overrides:
+            parts.append("overrides " + ", ".join(record.overrides))
+        if record.pollers:
+            parts.append("poller " + ", ".join(record.pollers))
+        if record.lifecycle:
+            parts.append("hooks " + ", ".join(record.lifecycle))
+        lines.append(f"  {record.name:<12} [{origin}] {'; '.join(parts) or '-'}")
+    for name, reason in assembly.skipped:
+        lines.append(f"  {name:<12} SKIPPED: {reason}")
+    chosen = assembly.poller_info(poller).name
+    lines += ["", f"poller: {chosen}"]
+    for name, (info, plugin_name) in sorted(assembly.pollers.items()):
+        state = "available" if info.is_available() else "not available here"
+        mark = "*" if name == chosen else " "
+        lines.append(
+            f"  {mark} {name:<8} priority {info.priority:<3} {state} "
+            f"(plugin {plugin_name}) {info.description}"
+        )
+    methods = catalog.abstract_loop_methods()
+    provided = sum(1 for name in methods if name in assembly.providers)
+    lines += [
+        "",
+        f"asyncio.AbstractEventLoop API on Python "
+        f"{sys.version_info.major}.{sys.version_info.minor}: "
+        f"{provided}/{len(methods)} methods provided",
+    ]
+    for name in methods:
+        owner = assembly.providers.get(name)
+        if owner is None:
+            expected = catalog.BUILTIN_METHOD_OWNERS.get(name)
+            owner = "missing" + (f" (plugin {expected!r})" if expected else "")
+        lines.append(f"  {name:<28} {owner}")
+    return "\n".join(lines)
+
+
+def _apply_options(args: argparse.Namespace) -> None:
+    """Turn command-line choices into the environment variables loops read."""
+    if args.poller:
+        os.environ[ENV_POLLER] = args.poller
+    if args.plugins:
+        os.environ[ENV_PLUGINS] = args.plugins
+    if args.exclude:
+        os.environ[ENV_EXCLUDE] = args.exclude
+
+
+def _option_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, add_help=True, usage=USAGE)
+    parser.add_argument("--poller", help="poller backend to use (default: best available)")
+    parser.add_argument("--plugins", help="comma-separated plugins to enable (default: all)")
+    parser.add_argument("--exclude", help="comma-separated plugins to leave out")
+    return parser
+
+
+def show(argv: Sequence[str]) -> int:
+    """``python -m loopkit [show]``."""
+    args = _option_parser("python -m loopkit").parse_args(list(argv))
+    assembly = assemble(_names(args.plugins), _names(args.exclude))
+    print(render(assembly, args.poller or os.environ.get(ENV_POLLER) or None))
+    return 0
+
+
+def run_program(argv: Sequence[str]) -> int:
+    """``python -m loopkit run [options] (script | -m module) [args...]``."""
+    argv = list(argv)
+    options: list[str] = []
+    while argv and argv[0].startswith("--") and argv[0] != "--":
+        option = argv.pop(0)
+        options.append(option)
+        if "=" not in option and argv:
+            options.append(argv.pop(0))
+    if argv and argv[0] == "--":
+        argv.pop(0)
+    args = _option_parser("python -m loopkit run").parse_args(options)
+    if not argv:
+        print(USAGE, file=sys.stderr, end="")
+        return 2
+    _apply_options(args)
+    import loopkit
+
+    loopkit.install()
+    if argv[0] == "-m":
+        if len(argv) < 2:
+            print("python -m loopkit run -m: a module name is required", file=sys.stderr)
+            return 2
+        module = argv[1]
+        sys.argv = [module, *argv[2:]]
+        sys.path.insert(0, os.getcwd())
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    else:
+        script = argv[0]
+        sys.argv = list(argv)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+        runpy.run_path(script, run_name="__main__")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m loopkit`` and of the ``loopkit`` script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "run":
+            return run_program(argv[1:])
+        if argv and argv[0] == "show":
+            argv = argv[1:]
+        return show(argv)
+    except LoopkitError as exc:
+        print(f"loopkit: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,158 @@
+"""Watching file descriptors: ``add_reader`` / ``add_writer`` and their removal.
+
+The kernel keeps one reader and one writer Handle per fd and tells the poller
+the union of what is watched. The poller never sees callbacks; the kernel's
+run loop turns (fd, mask) results into ready handles.
+
+Rules: registering in the poller happens *before* the handle is stored, so a
+bad fd raises (ValueError or OSError, as asyncio) and leaves nothing behind;
+replacing a watcher cancels the old handle; ``remove_*`` answer whether
+something was removed.
+"""
+
+from __future__ import annotations
+
+from asyncio import events
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from loopkit.core.poller import EVENT_READ, EVENT_WRITE, Poller
+
+FileLike = Any  # an int fd or an object with fileno()
+
+
+def fileobj_to_fd(fileobj: FileLike) -> int:
+    """Return the fd of an int or an object with ``fileno()``; ValueError otherwise."""
+    if isinstance(fileobj, int):
+        fd = fileobj
+    else:
+        try:
+            fd = int(fileobj.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"Invalid file object: {fileobj!r}") from None
+    if fd < 0:
+        raise ValueError(f"Invalid file descriptor: {fd}")
+    return fd
+
+
+class FdWatchMixin:
+    """The fd-watching part of the loop API."""
+
+    _readers: dict[int, events.Handle]
+    _writers: dict[int, events.Handle]
+    _poller: Poller
+
+    _closed: bool
+    _fd_owners: Any
+
+    if TYPE_CHECKING:
+
+        def _check_closed(self) -> None: ...
+
+    def _ensure_fd_free(self, fd: int) -> None:
+        """Hook for transport plugins: refuse fds owned by a transport."""
+        owners = self._fd_owners
+        if owners:
+            owner = owners.get(fd)
+            if owner is not None and not owner.is_closing():
+                raise RuntimeError(f"File descriptor {fd!r} is used by transport {owner!r}")
+
+    def _watch(
+        self,
+        fd: int,
+        table: dict[int, events.Handle],
+        other: dict[int, events.Handle],
+        bit: int,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+    ) -> events.Handle:
+        handle = events.Handle(callback, args, self, None)  # type: ignore[arg-type]
+        old = table.get(fd)
+        mask = bit | ((EVENT_READ | EVENT_WRITE) ^ bit if fd in other else 0)
+        if old is None and fd not in other:
+            self._poller.register(fd, mask)
+        else:
+            self._poller.modify(fd, mask)
+        table[fd] = handle
+        if old is not None:
+            old.cancel()
+        return handle
+
+    def _unwatch(
+        self,
+        fd: int,
+        table: dict[int, events.Handle],
+        other: dict[int, events.Handle],
+        other_bit: int,
+    ) -> bool:
+        handle = table.pop(fd, None)
+        if handle is None:
+            return False
+        if fd in other:
+            self._poller.modify(fd, other_bit)
+        else:
+            self._poller.unregister(fd)
+        handle.cancel()
+        return True
+
+    def _add_reader(
+        self, fd: FileLike, callback: Callable[..., object], *args: Any
+    ) -> events.Handle:
+        """add_reader for plugins: no transport check, returns the Handle."""
+        self._check_closed()
+        return self._watch(
+            fileobj_to_fd(fd), self._readers, self._writers, EVENT_READ, callback, args
+        )
+
+    def _add_writer(
+        self, fd: FileLike, callback: Callable[..., object], *args: Any
+    ) -> events.Handle:
+        """add_writer for plugins: no transport check, returns the Handle."""
+        self._check_closed()
+        return self._watch(
+            fileobj_to_fd(fd), self._writers, self._readers, EVENT_WRITE, callback, args
+        )
+
+    def _remove_reader(self, fd: FileLike) -> bool:
+        if self._closed:
+            return False
+        return self._unwatch(fileobj_to_fd(fd), self._readers, self._writers, EVENT_WRITE)
+
+    def _remove_writer(self, fd: FileLike) -> bool:
+        if self._closed:
+            return False
+        return self._unwatch(fileobj_to_fd(fd), self._writers, self._readers, EVENT_READ)
+
+    def add_reader(self, fd: FileLike, callback: Callable[..., object], *args: Any) -> None:
+        """Call ``callback(*args)`` whenever ``fd`` is readable.
+
+        ``fd`` is an int or an object with ``fileno()``. A second call for the
+        same fd replaces (and cancels) the first watcher.
+        """
+        self._check_closed()
+        fdno = fileobj_to_fd(fd)
+        self._ensure_fd_free(fdno)
+        self._add_reader(fdno, callback, *args)
+
+    def remove_reader(self, fd: FileLike) -> bool:
+        """Stop watching ``fd`` for reading; True if it was watched."""
+        if self._closed:
+            return False
+        fdno = fileobj_to_fd(fd)
+        self._ensure_fd_free(fdno)
+        return self._remove_reader(fdno)
+
+    def add_writer(self, fd: FileLike, callback: Callable[..., object], *args: Any) -> None:
+        """Call ``callback(*args)`` whenever ``fd`` is writable (replacing any watcher)."""
+        self._check_closed()
+        fdno = fileobj_to_fd(fd)
+        self._ensure_fd_free(fdno)
+        self._add_writer(fdno, callback, *args)
+
+    def remove_writer(self, fd: FileLike) -> bool:
+        """Stop watching ``fd`` for writing; True if it was watched."""
+        if self._closed:
+            return False
+        fdno = fileobj_to_fd(fd)
+        self._ensure_fd_free(fdno)
+        return self._remove_writer(fdno)

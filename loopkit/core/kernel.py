@@ -1,0 +1,584 @@
+"""The kernel: the ready queue, the timer heap and the run loop.
+
+Design rules (read these before changing anything here):
+
+1. *Scheduling only.* The kernel runs callbacks, timers and file-descriptor
+   watchers. It knows no socket, pipe, process or signal: those arrive as
+   methods contributed by plugins (see :mod:`loopkit.core.assembly`).
+2. *asyncio's own objects.* Handles are :class:`asyncio.Handle` /
+   :class:`asyncio.TimerHandle`; futures and tasks are asyncio's. Anything in
+   the ecosystem that inspects them keeps working.
+3. *The documented semantics, exactly.* ``stop()`` lets the callbacks that
+   were already queued run and leaves later ones for the next
+   ``run_forever()``; ``close()`` is refused while running, idempotent and
+   final. Where the documentation is vague, CPython's behaviour is the
+   reference.
+4. *The hot path is flat.* ``_run_once`` binds what it needs to locals,
+   dispatches poller results inline, and keeps the timer heap as
+   ``(when, sequence, handle)`` tuples so ordering is decided by C tuple
+   comparison (and equal deadlines fire in scheduling order). Debug-only work
+   lives on a separate path.
+5. *Plugins hook in at the edges.* ``loopkit_loop_created`` and
+   ``loopkit_loop_closing`` implementations are plain tuples of functions on
+   the assembled class; an empty tuple costs a loop over nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextvars
+import heapq
+import itertools
+import sys
+import threading
+import time
+import warnings
+import weakref
+from asyncio import coroutines, events, futures, tasks
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, TypeVar
+
+from loopkit.core.errorhandling import ExceptionHandlingMixin, _logger
+from loopkit.core.fdwatch import FdWatchMixin
+from loopkit.core.poller import (
+    EVENT_READ,
+    MAX_POLL_TIMEOUT,
+    WAKES_READER,
+    WAKES_WRITER,
+    Poller,
+)
+from loopkit.core.wakeup import Wakeup
+
+_T = TypeVar("_T")
+
+#: Rebuild the timer heap once this many cancelled timers sit in it and they
+#: are more than half of it (asyncio uses the same thresholds).
+_MIN_CANCELLED_TO_COMPACT = 100
+
+_DEBUG_STACK_DEPTH = 10
+
+
+def _format_handle(handle: events.Handle) -> str:
+    callback = getattr(handle, "_callback", None)
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, futures.Future):
+        return repr(owner)
+    return str(handle)
+
+
+def _stop_when_done(future: futures.Future[Any]) -> None:
+    """Done-callback of ``run_until_complete``: stop the future's loop.
+
+    A future that ended with SystemExit or KeyboardInterrupt already made
+    its exception propagate out of ``run_forever``; stopping then would
+    leave a stale stop request for the next run.
+    """
+    if future.done() and not future.cancelled():
+        exc = future.exception()
+        if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            return
+    futures._get_loop(future).stop()
+
+
+class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop):
+    """The scheduling core every assembled loopkit loop class derives from."""
+
+    #: Filled by assembly: functions called with the new loop / the closing loop.
+    _loopkit_created_hooks: tuple[Callable[[Any], None], ...] = ()
+    _loopkit_closing_hooks: tuple[tuple[str, Callable[[Any], None]], ...] = ()
+    #: Filled by assembly: the :class:`loopkit.core.assembly.Assembly` built.
+    _loopkit_assembly: Any = None
+
+    def __init__(self, poller: Poller) -> None:
+        self._closed = False
+        self._stopping = False
+        self._thread_id: int | None = None
+        self._ready: collections.deque[events.Handle] = collections.deque()
+        self._scheduled: list[tuple[float, int, events.TimerHandle]] = []
+        self._timer_sequence = itertools.count().__next__
+        self._timer_cancelled_count = 0
+        self._clock_resolution = time.get_clock_info("monotonic").resolution
+        self._exception_handler = None
+        self._task_factory: Any = None
+        self._current_handle = None
+        self.slow_callback_duration = 0.1
+        self._coroutine_origin_tracking_enabled = False
+        self._coroutine_origin_tracking_saved_depth: int | None = None
+        self._asyncgens: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._asyncgens_shutdown_called = False
+        self._executor_shutdown_called = False
+        self._debug = coroutines._is_debug_mode()
+        self._poller = poller
+        self._poll = poller.poll
+        self._readers: dict[int, events.Handle] = {}
+        self._writers: dict[int, events.Handle] = {}
+        self._wakeup = Wakeup()
+        self._wakeup_fd = self._wakeup.fileno()
+        self._wakeup_pending = False
+        #: fd -> transport, filled by transport plugins so that add_reader()
+        #: refuses an fd a transport owns (as asyncio does).
+        self._fd_owners: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        poller.register(self._wakeup_fd, EVENT_READ)
+        for hook in self._loopkit_created_hooks:
+            hook(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__module__}.{type(self).__qualname__} "
+            f"running={self.is_running()} closed={self.is_closed()} "
+            f"debug={self.get_debug()}>"
+        )
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        if not getattr(self, "_closed", True):
+            _warn(f"unclosed event loop {self!r}", ResourceWarning, source=self)
+            if not self.is_running():
+                self.close()
+
+    # ------------------------------------------------------------------
+    # Guards
+    # ------------------------------------------------------------------
+
+    def _check_closed(self) -> None:
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+
+    def _check_running(self) -> None:
+        if self.is_running():
+            raise RuntimeError("This event loop is already running")
+        if events._get_running_loop() is not None:
+            raise RuntimeError("Cannot run the event loop while another loop is running")
+
+    def _check_thread(self) -> None:
+        """In debug mode, refuse non-thread-safe calls from a foreign thread."""
+        if self._thread_id is None:
+            return
+        if threading.get_ident() != self._thread_id:
+            raise RuntimeError(
+                "Non-thread-safe operation invoked on an event loop other than the current one"
+            )
+
+    def _check_callback(self, callback: Any, method: str) -> None:
+        if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
+            raise TypeError(f"coroutines cannot be used with {method}()")
+        if not callable(callback):
+            raise TypeError(f"a callable object was expected by {method}(), got {callback!r}")
+
+    # ------------------------------------------------------------------
+    # Running and stopping
+    # ------------------------------------------------------------------
+
+    def run_forever(self) -> None:
+        """Run callbacks, timers and I/O until :meth:`stop` is called."""
+        self._check_closed()
+        self._check_running()
+        self._set_coroutine_origin_tracking(self._debug)
+        old_agen_hooks = sys.get_asyncgen_hooks()
+        try:
+            self._thread_id = threading.get_ident()
+            sys.set_asyncgen_hooks(
+                firstiter=self._asyncgen_firstiter_hook,
+                finalizer=self._asyncgen_finalizer_hook,
+            )
+            events._set_running_loop(self)
+            run_once = self._run_once
+            while True:
+                run_once()
+                if self._stopping:
+                    break
+        finally:
+            self._stopping = False
+            self._thread_id = None
+            events._set_running_loop(None)
+            self._set_coroutine_origin_tracking(False)
+            sys.set_asyncgen_hooks(*old_agen_hooks)
+
+    def run_until_complete(self, future: Awaitable[_T]) -> _T:
+        """Run until ``future`` (a coroutine is wrapped in a task) is done.
+
+        Returns its result or raises its exception. If the loop is stopped
+        before the future is done, RuntimeError is raised.
+        """
+        self._check_closed()
+        self._check_running()
+        new_task = not futures.isfuture(future)
+        fut: futures.Future[_T] = tasks.ensure_future(future, loop=self)
+        if new_task:
+            # The caller never sees this task, so an exception it ends with
+            # is reported by raising it here, not by "never retrieved".
+            fut._log_destroy_pending = False  # type: ignore[attr-defined]
+        fut.add_done_callback(_stop_when_done)
+        try:
+            self.run_forever()
+        except BaseException:
+            if new_task and fut.done() and not fut.cancelled():
+                fut.exception()  # mark it retrieved: it is being raised
+            raise
+        finally:
+            fut.remove_done_callback(_stop_when_done)
+        if not fut.done():
+            raise RuntimeError("Event loop stopped before Future completed.")
+        return fut.result()
+
+    def stop(self) -> None:
+        """Stop after the callbacks already queued have run."""
+        self._stopping = True
+
+    def is_running(self) -> bool:
+        """True while :meth:`run_forever` is executing."""
+        return self._thread_id is not None
+
+    def is_closed(self) -> bool:
+        """True once :meth:`close` has been called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Close the loop: drop pending callbacks and release the poller.
+
+        Refused while running. The default executor is shut down without
+        waiting (by the executor plugin's closing hook). Closing twice is a
+        no-op; a closed loop cannot be reopened.
+        """
+        if self.is_running():
+            raise RuntimeError("Cannot close a running event loop")
+        if self._closed:
+            return
+        if self._debug:
+            _logger().debug("Close %r", self)
+        self._closed = True
+        for plugin_name, hook in self._loopkit_closing_hooks:
+            try:
+                hook(self)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self.call_exception_handler(
+                    {
+                        "message": f"plugin {plugin_name!r} failed while closing the loop",
+                        "exception": exc,
+                    }
+                )
+        self._ready.clear()
+        self._scheduled.clear()
+        self._timer_cancelled_count = 0
+        self._executor_shutdown_called = True
+        self._readers.clear()
+        self._writers.clear()
+        self._wakeup.close()
+        self._poller.close()
+
+    # ------------------------------------------------------------------
+    # Scheduling
+    # ------------------------------------------------------------------
+
+    def time(self) -> float:
+        """The loop's clock: :func:`time.monotonic`."""
+        return time.monotonic()
+
+    def call_soon(
+        self,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> events.Handle:
+        """Run ``callback(*args)`` on the next iteration, after earlier ones (FIFO)."""
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_soon")
+            handle = events.Handle(callback, args, self, context)
+            if handle._source_traceback:
+                del handle._source_traceback[-1]
+        else:
+            handle = events.Handle(callback, args, self, context)
+        self._ready.append(handle)
+        return handle
+
+    def call_soon_threadsafe(
+        self,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> events.Handle:
+        """Like :meth:`call_soon`, from any thread; wakes a sleeping loop.
+
+        Wake-ups are coalesced: the wake-up fd is written only when no
+        earlier wake-up is still pending, so a burst from many threads costs
+        one system call per loop iteration, not one per callback.
+        """
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_callback(callback, "call_soon_threadsafe")
+        handle = events.Handle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        self._ready.append(handle)
+        if not self._wakeup_pending:
+            self._wakeup_pending = True
+            self._wakeup.signal()
+        return handle
+
+    def _write_to_self(self) -> None:
+        """Wake the loop from another thread (the name asyncio's helpers use)."""
+        if not self._wakeup_pending:
+            self._wakeup_pending = True
+            self._wakeup.signal()
+
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> events.TimerHandle:
+        """Run ``callback(*args)`` after ``delay`` seconds of the loop's clock."""
+        if delay is None:
+            raise TypeError("delay must not be None")
+        timer = self.call_at(time.monotonic() + delay, callback, *args, context=context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        return timer
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> events.TimerHandle:
+        """Run ``callback(*args)`` when :meth:`time` reaches ``when``.
+
+        Timers with equal deadlines run in the order they were scheduled.
+        """
+        if when is None:
+            raise TypeError("when cannot be None")
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_at")
+        timer = events.TimerHandle(when, callback, args, self, context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        heapq.heappush(self._scheduled, (timer._when, self._timer_sequence(), timer))
+        timer._scheduled = True
+        return timer
+
+    def _timer_handle_cancelled(self, handle: events.TimerHandle) -> None:
+        """Called by TimerHandle.cancel(): count it for lazy removal."""
+        if handle._scheduled:
+            self._timer_cancelled_count += 1
+
+    def _compact_timers(self) -> None:
+        """Drop every cancelled timer from the heap at once."""
+        live = []
+        for entry in self._scheduled:
+            timer = entry[2]
+            if timer._cancelled:
+                timer._scheduled = False
+            else:
+                live.append(entry)
+        heapq.heapify(live)
+        self._scheduled = live
+        self._timer_cancelled_count = 0
+
+    def _run_once(self) -> None:
+        """One iteration: poll for I/O, move due timers, run ready callbacks."""
+        scheduled = self._scheduled
+        ready = self._ready
+        cancelled = self._timer_cancelled_count
+        if cancelled > _MIN_CANCELLED_TO_COMPACT and cancelled * 2 > len(scheduled):
+            self._compact_timers()
+            scheduled = self._scheduled
+        else:
+            while scheduled and scheduled[0][2]._cancelled:
+                self._timer_cancelled_count -= 1
+                heapq.heappop(scheduled)[2]._scheduled = False
+
+        if ready or self._stopping:
+            timeout: float | None = 0
+        elif scheduled:
+            timeout = scheduled[0][0] - time.monotonic()
+            if timeout < 0:
+                timeout = 0
+            elif timeout > MAX_POLL_TIMEOUT:
+                timeout = MAX_POLL_TIMEOUT
+        else:
+            timeout = None
+
+        event_list = self._poll(timeout)
+        if event_list:
+            readers = self._readers
+            writers = self._writers
+            wakeup_fd = self._wakeup_fd
+            for fd, mask in event_list:
+                if fd == wakeup_fd:
+                    self._wakeup_pending = False
+                    self._wakeup.drain()
+                    continue
+                if mask & WAKES_READER:
+                    handle = readers.get(fd)
+                    if handle is not None:
+                        if handle._cancelled:
+                            self._remove_reader(fd)
+                        else:
+                            ready.append(handle)
+                if mask & WAKES_WRITER:
+                    handle = writers.get(fd)
+                    if handle is not None:
+                        if handle._cancelled:
+                            self._remove_writer(fd)
+                        else:
+                            ready.append(handle)
+
+        if scheduled:
+            end_time = time.monotonic() + self._clock_resolution
+            heappop = heapq.heappop
+            while scheduled:
+                when, _, timer = scheduled[0]
+                if when >= end_time:
+                    break
+                heappop(scheduled)
+                timer._scheduled = False
+                ready.append(timer)
+
+        ntodo = len(ready)
+        if self._debug:
+            self._run_ready_debug(ntodo)
+            return
+        popleft = ready.popleft
+        for _ in range(ntodo):
+            handle = popleft()
+            if not handle._cancelled:
+                handle._run()
+        handle = None  # drop the reference to the last callback's arguments
+
+    def _run_ready_debug(self, ntodo: int) -> None:
+        """Run ready callbacks, timing each and logging the slow ones."""
+        ready = self._ready
+        for _ in range(ntodo):
+            handle = ready.popleft()
+            if handle._cancelled:
+                continue
+            try:
+                self._current_handle = handle
+                started = self.time()
+                handle._run()
+                elapsed = self.time() - started
+                if elapsed >= self.slow_callback_duration:
+                    _logger().warning(
+                        "Executing %s took %.3f seconds",
+                        _format_handle(handle),
+                        elapsed,
+                    )
+            finally:
+                self._current_handle = None
+
+    # ------------------------------------------------------------------
+    # Futures and tasks
+    # ------------------------------------------------------------------
+
+    def create_future(self) -> futures.Future[Any]:
+        """A new :class:`asyncio.Future` attached to this loop."""
+        return futures.Future(loop=self)
+
+    def create_task(
+        self,
+        coro: Generator[Any, None, _T] | Any,
+        *,
+        name: str | None = None,
+        context: contextvars.Context | None = None,
+    ) -> tasks.Task[_T]:
+        """Schedule ``coro`` as an :class:`asyncio.Task` (or the factory's task)."""
+        self._check_closed()
+        factory = self._task_factory
+        if factory is None:
+            task: tasks.Task[_T] = tasks.Task(coro, loop=self, name=name, context=context)
+            if task._source_traceback:
+                del task._source_traceback[-1]
+            return task
+        # The legacy two-argument factory signature is used unless a context is given.
+        task = factory(self, coro) if context is None else factory(self, coro, context=context)
+        if name is not None:
+            try:
+                task.set_name(name)
+            except AttributeError:
+                pass
+        return task
+
+    def set_task_factory(self, factory: Any) -> None:
+        """Use ``factory(loop, coro[, context=...])`` to make tasks; None restores the default."""
+        if factory is not None and not callable(factory):
+            raise TypeError("task factory must be a callable or None")
+        self._task_factory = factory
+
+    def get_task_factory(self) -> Any:
+        """The task factory in use, or None for the default."""
+        return self._task_factory
+
+    # ------------------------------------------------------------------
+    # Debug mode
+    # ------------------------------------------------------------------
+
+    def get_debug(self) -> bool:
+        """Whether debug mode is on."""
+        return self._debug
+
+    def set_debug(self, enabled: bool) -> None:
+        """Turn debug mode on or off (also while running)."""
+        self._debug = enabled
+        if self.is_running():
+            self.call_soon_threadsafe(self._set_coroutine_origin_tracking, enabled)
+
+    def _set_coroutine_origin_tracking(self, enabled: bool) -> None:
+        if bool(enabled) == bool(self._coroutine_origin_tracking_enabled):
+            return
+        if enabled:
+            self._coroutine_origin_tracking_saved_depth = sys.get_coroutine_origin_tracking_depth()
+            sys.set_coroutine_origin_tracking_depth(_DEBUG_STACK_DEPTH)
+        else:
+            sys.set_coroutine_origin_tracking_depth(
+                self._coroutine_origin_tracking_saved_depth or 0
+            )
+        self._coroutine_origin_tracking_enabled = enabled
+
+    # ------------------------------------------------------------------
+    # Asynchronous generators
+    # ------------------------------------------------------------------
+
+    def _asyncgen_firstiter_hook(self, agen: Any) -> None:
+        if self._asyncgens_shutdown_called:
+            warnings.warn(
+                f"asynchronous generator {agen!r} was scheduled after "
+                f"loop.shutdown_asyncgens() call",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
+        self._asyncgens.add(agen)
+
+    def _asyncgen_finalizer_hook(self, agen: Any) -> None:
+        self._asyncgens.discard(agen)
+        if not self.is_closed():
+            self.call_soon_threadsafe(self.create_task, agen.aclose())
+
+    async def shutdown_asyncgens(self) -> None:
+        """Close every asynchronous generator still open on this loop."""
+        self._asyncgens_shutdown_called = True
+        if not len(self._asyncgens):
+            return
+        closing = list(self._asyncgens)
+        self._asyncgens.clear()
+        results = await tasks.gather(*[agen.aclose() for agen in closing], return_exceptions=True)
+        for result, agen in zip(results, closing, strict=True):
+            if isinstance(result, Exception):
+                self.call_exception_handler(
+                    {
+                        "message": "an error occurred during closing of "
+                        f"asynchronous generator {agen!r}",
+                        "exception": result,
+                        "asyncgen": agen,
+                    }
+                )

@@ -1,0 +1,142 @@
+"""The executor plugin: ``run_in_executor`` and the default thread pool.
+
+This plugin is *essential*: ``asyncio.run`` and ``asyncio.Runner`` call
+``shutdown_default_executor`` on every loop, so no loop can be built without
+it. The pool itself is created lazily, on the first ``run_in_executor(None,
+...)``, so a loop that never uses threads never starts one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import sys
+import threading
+import warnings
+from asyncio import futures
+from collections.abc import Callable
+from typing import Any
+
+from loopkit.core.hookspecs import hookimpl
+
+_THREAD_NAME_PREFIX = "asyncio"
+
+
+def _get_default_executor(loop: Any) -> concurrent.futures.ThreadPoolExecutor:
+    if loop._executor_shutdown_called:
+        raise RuntimeError("Executor shutdown has been called")
+    executor = loop._default_executor
+    if executor is None:
+        executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix=_THREAD_NAME_PREFIX)
+        loop._default_executor = executor
+    return executor  # type: ignore[no-any-return]
+
+
+def run_in_executor(
+    self: Any,
+    executor: concurrent.futures.Executor | None,
+    func: Callable[..., Any],
+    *args: Any,
+) -> futures.Future[Any]:
+    """Run ``func(*args)`` in ``executor`` (None: the default thread pool).
+
+    Returns an asyncio future for the result.
+    """
+    self._check_closed()
+    if self._debug:
+        self._check_callback(func, "run_in_executor")
+    if executor is None:
+        executor = _get_default_executor(self)
+    return futures.wrap_future(executor.submit(func, *args), loop=self)
+
+
+def set_default_executor(self: Any, executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    """Use ``executor`` for ``run_in_executor(None, ...)``.
+
+    Only a :class:`concurrent.futures.ThreadPoolExecutor` is accepted
+    (TypeError otherwise), as asyncio 3.11+ requires.
+    """
+    if not isinstance(executor, concurrent.futures.ThreadPoolExecutor):
+        raise TypeError("executor must be ThreadPoolExecutor")
+    self._default_executor = executor
+
+
+def _shut_down_in_thread(loop: Any, executor: Any, future: futures.Future[None]) -> None:
+    """Join the pool's threads off the loop, then resolve ``future`` on it."""
+    try:
+        executor.shutdown(wait=True)
+    except Exception as exc:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(_set_exception_unless_done, future, exc)
+    else:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(_set_result_unless_done, future)
+
+
+def _set_result_unless_done(future: futures.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _set_exception_unless_done(future: futures.Future[None], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
+async def _shutdown_default_executor(self: Any, timeout: float | None) -> None:
+    self._executor_shutdown_called = True
+    executor = self._default_executor
+    if executor is None:
+        return
+    future = self.create_future()
+    thread = threading.Thread(target=_shut_down_in_thread, args=(self, executor, future))
+    thread.start()
+    try:
+        await asyncio.wait_for(future, timeout)
+    except TimeoutError:
+        warnings.warn(
+            f"The executor did not finishing joining its threads within {timeout} seconds.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        executor.shutdown(wait=False)
+    else:
+        thread.join()
+
+
+if sys.version_info >= (3, 12):
+
+    async def shutdown_default_executor(self: Any, timeout: float | None = None) -> None:
+        """Shut the default executor down, waiting for its threads.
+
+        With ``timeout`` (seconds), stop waiting after that long, warn with
+        RuntimeWarning, and let the threads finish on their own.
+        """
+        await _shutdown_default_executor(self, timeout)
+
+else:
+
+    async def shutdown_default_executor(self: Any) -> None:  # type: ignore[misc]
+        """Shut the default executor down, waiting for its threads."""
+        await _shutdown_default_executor(self, None)
+
+
+@hookimpl
+def loopkit_loop_methods() -> dict[str, Any]:
+    """The executor part of the loop API, and the per-loop default pool slot."""
+    return {
+        "_default_executor": None,
+        "run_in_executor": run_in_executor,
+        "set_default_executor": set_default_executor,
+        "shutdown_default_executor": shutdown_default_executor,
+    }
+
+
+@hookimpl
+def loopkit_loop_closing(loop: Any) -> None:
+    """``loop.close()`` shuts the default pool down without waiting."""
+    executor = loop._default_executor
+    if executor is not None:
+        loop._default_executor = None
+        executor.shutdown(wait=False)
+    loop._executor_shutdown_called = True

@@ -1,0 +1,54 @@
+"""loopkit's event loop policy, and the helpers that put it in place.
+
+The policy only changes how loops are *made*; everything else (the current
+loop per thread, ``get_event_loop`` semantics) is asyncio's own
+``BaseDefaultEventLoopPolicy``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from loopkit.core.assembly import PluginSpec, new_event_loop
+
+
+class EventLoopPolicy(asyncio.events.BaseDefaultEventLoopPolicy):
+    """An asyncio policy whose ``new_event_loop()`` makes loopkit loops.
+
+    The keyword arguments are those of :func:`loopkit.new_event_loop` and
+    apply to every loop the policy makes.
+    """
+
+    def __init__(
+        self,
+        *,
+        poller: str | None = None,
+        plugins: Iterable[PluginSpec] | None = None,
+        exclude: Iterable[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self._loop_options: dict[str, Any] = {
+            "poller": poller,
+            "plugins": None if plugins is None else list(plugins),
+            "exclude": None if exclude is None else list(exclude),
+        }
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        """A new loopkit loop with this policy's options."""
+        return new_event_loop(**self._loop_options)
+
+    def _loop_factory(self) -> asyncio.AbstractEventLoop:  # type: ignore[override]
+        return self.new_event_loop()
+
+
+def install(**options: Any) -> EventLoopPolicy:
+    """Make loopkit the loop of ``asyncio.run()`` and ``asyncio.new_event_loop()``.
+
+    Sets an :class:`EventLoopPolicy` (with ``options`` for every loop) as the
+    asyncio policy and returns it.
+    """
+    policy = EventLoopPolicy(**options)
+    asyncio.set_event_loop_policy(policy)
+    return policy

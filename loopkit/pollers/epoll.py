@@ -1,0 +1,63 @@
+"""The epoll poller plugin (Linux).
+
+epoll's result list already has the shape the kernel wants (EPOLLIN and
+EPOLLOUT equal the kernel's EVENT_READ / EVENT_WRITE), so ``poll`` is the
+C method of the epoll object itself: no Python frame per iteration.
+"""
+
+from __future__ import annotations
+
+import select
+
+from loopkit.core.hookspecs import hookimpl
+from loopkit.core.poller import PollerInfo
+
+NAME = "epoll"
+
+
+class EpollPoller:
+    """An epoll instance, registered with level-triggered interest."""
+
+    name = NAME
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self.poll = self._epoll.poll  # (timeout: float | None) -> [(fd, mask)]
+        self.modify = self._epoll.modify
+
+    def register(self, fd: int, events: int) -> None:
+        """Watch fd; a regular file or a closed fd raises OSError (EPERM/EBADF)."""
+        self._epoll.register(fd, events)
+
+    def unregister(self, fd: int) -> None:
+        """Stop watching fd; an fd already closed (so already dropped) is fine."""
+        try:
+            self._epoll.unregister(fd)
+        except (OSError, ValueError):
+            pass
+
+    def fileno(self) -> int:
+        """The epoll fd (for tests and diagnostics)."""
+        return self._epoll.fileno()
+
+    def close(self) -> None:
+        """Close the epoll fd."""
+        self._epoll.close()
+
+
+def _available() -> bool:
+    return hasattr(select, "epoll")
+
+
+@hookimpl
+def loopkit_pollers() -> list[PollerInfo]:
+    """Offer epoll where the platform has it, with the highest priority."""
+    return [
+        PollerInfo(
+            name=NAME,
+            create=EpollPoller,
+            priority=40,
+            is_available=_available,
+            description="Linux epoll(7), level-triggered",
+        )
+    ]

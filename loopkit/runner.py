@@ -1,0 +1,40 @@
+"""``loopkit.run()``: ``asyncio.run()`` on a loopkit loop, on every Python version.
+
+It goes through :class:`asyncio.Runner`, so the shutdown sequence (cancel the
+remaining tasks, close async generators, shut down the default executor) and
+the Ctrl-C handling are asyncio's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Coroutine, Iterable
+from typing import Any, TypeVar
+
+from loopkit.core.assembly import PluginSpec, new_event_loop
+
+_T = TypeVar("_T")
+
+
+def run(
+    main: Coroutine[Any, Any, _T],
+    *,
+    debug: bool | None = None,
+    poller: str | None = None,
+    plugins: Iterable[PluginSpec] | None = None,
+    exclude: Iterable[str] | None = None,
+) -> _T:
+    """Run coroutine ``main`` on a new loopkit loop and return its result.
+
+    ``debug`` is asyncio's debug flag; the other options are those of
+    :func:`loopkit.new_event_loop`.
+    """
+    factory = functools.partial(
+        new_event_loop,
+        poller=poller,
+        plugins=None if plugins is None else list(plugins),
+        exclude=None if exclude is None else list(exclude),
+    )
+    with asyncio.Runner(debug=debug, loop_factory=factory) as runner:
+        return runner.run(main)
