@@ -1,0 +1,50 @@
+"""Fixtures shared by the whole suite: real loopkit loops, closed after each test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+import loopkit
+
+_T = TypeVar("_T")
+
+#: Pollers usable on this platform, for tests that run under each of them.
+AVAILABLE_POLLERS = loopkit.assemble().available_pollers()
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A fresh loopkit loop with every installed plugin; closed afterwards."""
+    new_loop = loopkit.new_event_loop()
+    try:
+        yield new_loop
+    finally:
+        if new_loop.is_running():  # pragma: no cover - a broken test
+            new_loop.stop()
+        new_loop.close()
+
+
+@pytest.fixture(params=AVAILABLE_POLLERS)
+def poller_loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventLoop]:
+    """The same as ``loop``, once per poller backend available here."""
+    new_loop = loopkit.new_event_loop(poller=request.param)
+    try:
+        yield new_loop
+    finally:
+        new_loop.close()
+
+
+@pytest.fixture
+def run(
+    loop: asyncio.AbstractEventLoop,
+) -> Callable[[Coroutine[Any, Any, _T]], _T]:
+    """Run a coroutine to completion on ``loop``, failing after 10 seconds."""
+
+    def runner(coro: Coroutine[Any, Any, _T], timeout: float = 10.0) -> _T:
+        return loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    return runner
