@@ -34,7 +34,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -267,11 +267,10 @@ def _select(
         if name in seen:
             continue
         seen.add(name)
-        entry_point = installed.get(name) if obj is None else None
-        if obj is None:
-            assert entry_point is not None
+        source = installed.get(name) if obj is None else None
+        if obj is None and source is not None:
             try:
-                obj = _load(name, entry_point)
+                obj = _load(name, source)
             except _LoadFailure as failure:
                 if name in asked_by_name or name in catalog.ESSENTIAL_PLUGINS:
                     raise AssemblyError(
@@ -284,7 +283,7 @@ def _select(
                 )
                 skipped.append((name, failure.reason))
                 continue
-        chosen.append((name, obj, entry_point))
+        chosen.append((name, obj, source))
         requires = getattr(obj, "loopkit_requires", None)
         for required in requires() if callable(requires) else ():
             if required in excluded:
@@ -454,7 +453,7 @@ def _build(
         "An asyncio event loop assembled by loopkit from the plugins: "
         + ", ".join(name for name, _, _ in chosen)
     )
-    loop_class = type("Loop", (KernelLoop,), namespace)
+    loop_class = cast(type[KernelLoop], type("Loop", (KernelLoop,), namespace))
 
     records = []
     for name, obj, entry_point in chosen:
