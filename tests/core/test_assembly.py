@@ -445,7 +445,7 @@ def test_a_plugin_that_fails_to_import_is_skipped_with_a_warning(distribution_di
 def test_a_requested_plugin_that_fails_to_import_stops_the_build(distribution_dir: Path) -> None:
     (distribution_dir / "lk_test_broken2.py").write_text("raise ImportError('needs libbar')\n")
     write_distribution(distribution_dir, "lk-test-broken2", {"broken2": "lk_test_broken2"})
-    with pytest.raises(AssemblyError, match="'broken2' was requested but failed.*needs libbar"):
+    with pytest.raises(AssemblyError, match=r"'broken2' was requested but failed.*needs libbar"):
         new_event_loop(plugins=["broken2"])
 
 
