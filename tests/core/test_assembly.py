@@ -65,6 +65,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         loopkit.ENV_EXCLUDE,
         loopkit.ENV_POLLER,
         loopkit.ENV_NO_AUTOLOAD,
+        loopkit.ENV_ENABLE,
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -456,3 +457,22 @@ def test_two_distributions_claiming_one_plugin_name_is_an_error(distribution_dir
     write_distribution(distribution_dir, "lk-test-two", {"dup": "lk_test_two"})
     with pytest.raises(AssemblyError, match=r"named 'dup': lk-test-(one|two) 1.2.3"):
         assemble()
+
+
+# ----------------------------------------------------------------------
+# Opt-in plugins
+# ----------------------------------------------------------------------
+
+
+def test_opt_in_plugins_are_installed_but_not_autoloaded() -> None:
+    assert "instruments" in loopkit.core.assembly.discover()
+    assert "instruments" not in {record.name for record in assemble().plugins}
+
+
+def test_enable_adds_to_the_default_set_and_to_a_trimmed_one() -> None:
+    full = {record.name for record in assemble(enable=["instruments"]).plugins}
+    assert {"instruments", "resolver"} <= full
+    trimmed = {record.name for record in assemble(plugins=[], enable=["instruments"]).plugins}
+    assert "instruments" in trimmed and "resolver" not in trimmed
+    with pytest.raises(UnknownNameError, match="'instrument'"):
+        assemble(enable=["instrument"])
