@@ -22,8 +22,8 @@ import time
 from asyncio import events
 from typing import Any
 
-from loopkit.core.hookspecs import hookimpl
 from loopkit.core.errorhandling import _logger
+from loopkit.core.hookspecs import hookimpl
 from loopkit.core.kernel import KernelLoop
 
 #: An iteration whose non-waiting part takes this long (seconds) is logged.
