@@ -19,6 +19,9 @@ module is the one place that owns them on loopkit's behalf:
   with ``call_soon_threadsafe``, so it runs on its own loop even when that
   loop was idle at the time.
 
+A child made by ``os.fork()`` inherits all of this but none of the loops'
+work: it forgets it (see :func:`_forget_in_child`).
+
 This module must never run a user callback (it hands signal numbers to the
 owning loop's ``_handle_signal``), and must never hold a loop after that loop
 has closed or removed its last handler.
@@ -27,6 +30,7 @@ has closed or removed its last handler.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 from typing import Any
@@ -187,3 +191,38 @@ def _read_signals(loop: Any) -> None:
                     pass
         if len(data) < _READ_SIZE:
             return
+
+
+def _forget_in_child() -> None:
+    """After ``os.fork()``: the child must not feed signals to its parent's loops.
+
+    The socket pair is shared with the parent, so a signal the child gets
+    would be read, and handled, by the parent. The child gets no wake-up fd,
+    the default dispositions back for the signals loopkit caught (nothing in
+    the child would run their handlers), and its copies of the sockets
+    closed. asyncio 3.12+ resets the wake-up fd at fork the same way; it
+    leaves the dispositions, which makes such a child deaf to SIGTERM.
+    """
+    global _pair, _saved_wakeup_fd
+    pair = _pair
+    if pair is None:
+        return
+    try:
+        current = signal.set_wakeup_fd(-1)
+        if current != pair.writer.fileno():
+            signal.set_wakeup_fd(current)
+        for sig in _owners:
+            signal.signal(
+                sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+            )
+    except ValueError:  # forked from a thread other than the main one
+        pass
+    _owners.clear()
+    _attached.clear()
+    _saved_wakeup_fd = -1
+    _pair = None
+    pair.close()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)

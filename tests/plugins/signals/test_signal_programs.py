@@ -122,3 +122,34 @@ def test_sigint_handler_added_under_asyncio_runner_takes_precedence() -> None:
     assert out.splitlines() == ["SIGINT handled", "default handler back: True"]
     assert err == ""
     assert process.returncode == 0
+
+
+FORK_PROGRAM = textwrap.dedent(
+    """
+    import asyncio, os, signal, time, loopkit
+
+    loop = loopkit.new_event_loop()
+    seen = []
+    loop.add_signal_handler(signal.SIGUSR1, seen.append, "usr1")
+    pid = os.fork()
+    if pid == 0:
+        # The child has no loop of its own: SIGUSR1 does what it does by default.
+        os.kill(os.getpid(), signal.SIGUSR1)
+        time.sleep(1)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    loop.run_until_complete(asyncio.sleep(0.2))
+    killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGUSR1
+    print("child killed by SIGUSR1:", killed)
+    print("parent handler calls:", seen)
+    loop.close()
+    """
+)
+
+
+def test_forked_child_does_not_feed_signals_to_the_parents_loop() -> None:
+    process = start(["-W", "ignore::DeprecationWarning", "-c", FORK_PROGRAM])
+    out, err = process.communicate(timeout=10)
+    assert out.splitlines() == ["child killed by SIGUSR1: True", "parent handler calls: []"]
+    assert err == ""
+    assert process.returncode == 0
