@@ -63,6 +63,7 @@ class Server(events.AbstractServer):
         # Weak, so that a transport dropped without closing can still be
         # detected (and warned about) by the garbage collector.
         self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._active_count = 0
         self._waiters: list[futures.Future[None]] | None = []
         self._serving = False
         self._serving_forever_fut: futures.Future[None] | None = None
@@ -76,12 +77,18 @@ class Server(events.AbstractServer):
     # Clients
     # ------------------------------------------------------------------
 
-    def _attach(self, transport: Any) -> None:
-        self._clients.add(transport)
+    def _attach(self, transport: Any = None) -> None:
+        # ``transport`` is optional: asyncio's own tests of 3.12 call these
+        # two without one, and count connections only.
+        self._active_count += 1
+        if transport is not None:
+            self._clients.add(transport)
 
-    def _detach(self, transport: Any) -> None:
-        self._clients.discard(transport)
-        if not self._clients and self._sockets is None:
+    def _detach(self, transport: Any = None) -> None:
+        self._active_count -= 1
+        if transport is not None:
+            self._clients.discard(transport)
+        if self._active_count == 0 and self._sockets is None:
             self._wakeup()
 
     def _wakeup(self) -> None:
@@ -237,7 +244,7 @@ class Server(events.AbstractServer):
         if fut is not None and not fut.done():
             fut.cancel()
             self._serving_forever_fut = None
-        if not self._clients:
+        if self._active_count == 0:
             self._wakeup()
 
     if sys.version_info >= (3, 13):
