@@ -413,3 +413,32 @@ def test_the_transport_owns_its_fd(loop: Any, run: Any) -> None:
         peer.close()
 
     run(main())
+
+
+def test_writelines_with_more_buffers_than_one_sendmsg_takes(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        in_kernel = fill_kernel_buffers(transport.get_extra_info("socket")._sock)
+        chunks = [b"%06d" % i for i in range(5000)]  # more than IOV_MAX buffers
+        transport.writelines(chunks)
+        assert transport.get_write_buffer_size() == 6 * 5000
+        received = await peer_recv_all(peer, in_kernel + 6 * 5000)
+        assert received[in_kernel:] == b"".join(chunks)
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_echo_under_every_poller(poller_loop: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        transport.write(b"x" * 500_000)
+        assert await peer_recv_all(peer, 500_000) == b"x" * 500_000
+        peer.send(b"back")
+        assert await proto.receive(4) == b"back"
+        peer.close()
+        assert await proto.lost is None
+
+    poller_loop.run_until_complete(asyncio.wait_for(main(), 10))
