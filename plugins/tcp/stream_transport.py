@@ -115,6 +115,7 @@ class StreamTransport(transports.Transport):
         self._closing = False
         self._paused = False  # reading paused by the user (or by eof kept open)
         self._reader_on = False
+        self._at_eof = False  # the peer sent EOF: there is nothing more to read
         self._eof = False  # write_eof() called
         self._protocol_paused = False  # pause_writing() in effect
         self._high_water = DEFAULT_HIGH_WATER
@@ -167,7 +168,7 @@ class StreamTransport(transports.Transport):
     # ------------------------------------------------------------------
 
     def _start_reading(self) -> None:
-        if self._paused or self._closing or self._reader_on:
+        if self._paused or self._closing or self._reader_on or self._at_eof:
             return
         self._reader_on = True
         self._loop._add_reader(self._sock_fd, self._read_method())
@@ -178,7 +179,8 @@ class StreamTransport(transports.Transport):
             self._loop._remove_reader(self._sock_fd)
 
     def is_reading(self) -> bool:
-        return not self._paused and not self._closing
+        """False while paused, after the peer's EOF, and once closing."""
+        return not self._paused and not self._closing and not self._at_eof
 
     def pause_reading(self) -> None:
         """Stop calling the protocol with data until :meth:`resume_reading`."""
@@ -263,8 +265,10 @@ class StreamTransport(transports.Transport):
             self._fatal_error(exc, "Fatal error: protocol.eof_received() call failed.")
             return
         if keep_open:
-            # Half-open: we may still write; nothing more will be read.
-            self.pause_reading()
+            # Half-open: we may still write; nothing more will be read, so
+            # the watcher goes for good (resume_reading does not bring it back).
+            self._at_eof = True
+            self._stop_reading()
         else:
             self.close()
 

@@ -366,7 +366,7 @@ def test_close_clients_is_absent_before_313(loop: Any, run: Any) -> None:
 
 def test_a_burst_of_clients_is_accepted(run: Any) -> None:
     async def main() -> None:
-        server, port = await serve(backlog=10)
+        server, port = await serve(backlog=64)
         replies = await asyncio.gather(*(talk(port, data=b"%d" % i) for i in range(40)))
         assert replies == [b"%d" % i for i in range(40)]
         server.close()

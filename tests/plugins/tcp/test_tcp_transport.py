@@ -195,6 +195,11 @@ def test_peer_half_close_closes_unless_eof_received_keeps_it_open(run: Any) -> N
         await proto.eof
         assert not transport.is_closing()
         assert not transport.is_reading()
+        transport.pause_reading()
+        transport.resume_reading()  # there is nothing more to read: stays off
+        assert not transport.is_reading()
+        await settle()
+        assert proto.events == ["made", "eof"]  # EOF is reported once
         transport.write(b"still here")
         assert await peer_recv_all(peer, 10) == b"still here"
         transport.close()
