@@ -232,3 +232,20 @@ def test_sendfile_to_a_peer_that_resets(run: Any, loop: Any, tmp_path: Path) -> 
         await proto.lost
 
     run(main())
+
+
+def test_sock_sendfile_refuses_a_blocking_socket_in_debug_mode(
+    run: Any, loop: Any, data_file: Path
+) -> None:
+    loop.set_debug(True)
+
+    async def main() -> None:
+        a, b = socket_pair()
+        a.setblocking(True)
+        expected = pytest.raises(ValueError, match="the socket must be non-blocking")
+        with data_file.open("rb") as f, expected:
+            await loop.sock_sendfile(a, f)
+        a.close()
+        b.close()
+
+    run(main())

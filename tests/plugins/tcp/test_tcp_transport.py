@@ -447,3 +447,22 @@ def test_echo_under_every_poller(poller_loop: Any) -> None:
         assert await proto.lost is None
 
     poller_loop.run_until_complete(asyncio.wait_for(main(), 10))
+
+
+def test_the_transport_works_over_any_stream_socket_family(run: Any) -> None:
+    """The unix family reuses this transport: an AF_UNIX pair works the same."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        ours, peer = socket.socketpair()
+        transport, proto = await loop.create_connection(Recorder, sock=ours)
+        assert transport.get_extra_info("socket").family == socket.AF_UNIX
+        transport.write(b"local")
+        peer.setblocking(False)
+        assert await loop.sock_recv(peer, 10) == b"local"
+        await loop.sock_sendall(peer, b"reply")
+        assert await proto.receive(5) == b"reply"
+        peer.close()
+        assert await proto.lost is None
+
+    run(main())
