@@ -406,7 +406,7 @@ def lowest_free_fd() -> int:
 def test_out_of_file_descriptors_pauses_accepting_then_recovers(
     loop: Any, run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(server_module, "ACCEPT_RETRY_DELAY", 0.2)
+    monkeypatch.setattr(server_module, "ACCEPT_RETRY_DELAY", 0.5)
     errors: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
 
