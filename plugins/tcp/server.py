@@ -159,7 +159,7 @@ class Server(events.AbstractServer):
         protocol = None
         try:
             protocol = self._protocol_factory()
-            make_transport(self._loop, conn, protocol, None, server=self, extra=extra)  # type: ignore[arg-type]
+            make_transport(self._loop, conn, protocol, None, server=self, extra=extra)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:

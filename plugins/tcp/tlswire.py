@@ -32,7 +32,7 @@ def make_transport(
     loop: Any,
     sock: socket.socket,
     protocol: protocols.BaseProtocol,
-    waiter: futures.Future[Any],
+    waiter: futures.Future[Any] | None,
     *,
     ssl: Any = None,
     server_side: bool = False,
