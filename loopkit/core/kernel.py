@@ -415,8 +415,12 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
             wakeup_fd = self._wakeup_fd
             for fd, mask in event_list:
                 if fd == wakeup_fd:
-                    self._wakeup_pending = False
+                    # Drain first, then allow new signals: the other order
+                    # lets a thread signal between the two steps, have its
+                    # signal drained, and leave the flag set for good, after
+                    # which no thread ever wakes the loop again.
                     self._wakeup.drain()
+                    self._wakeup_pending = False
                     continue
                 if mask & WAKES_READER:
                     handle = readers.get(fd)
