@@ -7,7 +7,7 @@ run loop turns (fd, mask) results into ready handles.
 Rules: registering in the poller happens *before* the handle is stored, so a
 bad fd raises (ValueError or OSError, as asyncio) and leaves nothing behind;
 replacing a watcher cancels the old handle; ``remove_*`` answer whether
-something was removed.
+something was removed, and succeed even when the fd was closed first.
 """
 
 from __future__ import annotations
@@ -88,11 +88,17 @@ class FdWatchMixin:
         handle = table.pop(fd, None)
         if handle is None:
             return False
-        if fd in other:
-            self._poller.modify(fd, other_bit)
-        else:
-            self._poller.unregister(fd)
         handle.cancel()
+        try:
+            if fd in other:
+                self._poller.modify(fd, other_bit)
+            else:
+                self._poller.unregister(fd)
+        except OSError:
+            # The fd was closed while watched, and the OS dropped it from the
+            # poller already: the removal has happened, there is nothing to
+            # report. (Pollers' unregister() ignores such fds by contract.)
+            self._poller.unregister(fd)
         return True
 
     def _add_reader(
