@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from asyncio import events
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVarTuple, Unpack
 
 from loopkit.core.poller import EVENT_READ, EVENT_WRITE, Poller
 
 FileLike = Any  # an int fd or an object with fileno()
+
+_Ts = TypeVarTuple("_Ts")
 
 
 def fileobj_to_fd(fileobj: FileLike) -> int:
@@ -102,7 +104,7 @@ class FdWatchMixin:
         return True
 
     def _add_reader(
-        self, fd: FileLike, callback: Callable[..., object], *args: Any
+        self, fd: FileLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> events.Handle:
         """add_reader for plugins: no transport check, returns the Handle."""
         self._check_closed()
@@ -111,7 +113,7 @@ class FdWatchMixin:
         )
 
     def _add_writer(
-        self, fd: FileLike, callback: Callable[..., object], *args: Any
+        self, fd: FileLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> events.Handle:
         """add_writer for plugins: no transport check, returns the Handle."""
         self._check_closed()
@@ -129,7 +131,9 @@ class FdWatchMixin:
             return False
         return self._unwatch(fileobj_to_fd(fd), self._writers, self._readers, EVENT_READ)
 
-    def add_reader(self, fd: FileLike, callback: Callable[..., object], *args: Any) -> None:
+    def add_reader(
+        self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts
+    ) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is readable.
 
         ``fd`` is an int or an object with ``fileno()``. A second call for the
@@ -148,7 +152,9 @@ class FdWatchMixin:
         self._ensure_fd_free(fdno)
         return self._remove_reader(fdno)
 
-    def add_writer(self, fd: FileLike, callback: Callable[..., object], *args: Any) -> None:
+    def add_writer(
+        self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts
+    ) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is writable (replacing any watcher)."""
         self._check_closed()
         fdno = fileobj_to_fd(fd)

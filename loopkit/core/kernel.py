@@ -35,8 +35,8 @@ import time
 import warnings
 import weakref
 from asyncio import coroutines, events, futures, tasks
-from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any, TypeAlias, TypeVar, TypeVarTuple, Unpack
 
 from loopkit.core.errorhandling import ExceptionHandlingMixin, _logger
 from loopkit.core.fdwatch import FdWatchMixin
@@ -50,6 +50,25 @@ from loopkit.core.poller import (
 from loopkit.core.wakeup import Wakeup
 
 _T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+
+# asyncio's private helpers and the private fields of its Handle, TimerHandle
+# and Task (_source_traceback, _scheduled, _when) are not in typeshed. The
+# kernel reaches them through these Any-typed names (and Any-typed locals),
+# which costs nothing at run time, unlike typing.cast() on a hot path.
+_asyncio_futures: Any = futures
+_asyncio_coroutines: Any = coroutines
+
+# What create_task() accepts, as typeshed spells it per Python version.
+if sys.version_info >= (3, 12):
+    _CoroutineLike: TypeAlias = Coroutine[Any, Any, _T]
+else:
+    _CoroutineLike: TypeAlias = Generator[Any, None, _T] | Coroutine[Any, Any, _T]
+
+#: A timer heap entry: (deadline, sequence number, TimerHandle). The handle
+#: is typed Any for its private fields; the tuple order makes equal deadlines
+#: fire in scheduling order.
+_TimerEntry = tuple[float, int, Any]
 
 #: Rebuild the timer heap once this many cancelled timers sit in it and they
 #: are more than half of it (asyncio uses the same thresholds).
@@ -77,7 +96,7 @@ def _stop_when_done(future: futures.Future[Any]) -> None:
         exc = future.exception()
         if isinstance(exc, (SystemExit, KeyboardInterrupt)):
             return
-    futures._get_loop(future).stop()
+    _asyncio_futures._get_loop(future).stop()
 
 
 class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop):
@@ -94,7 +113,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         self._stopping = False
         self._thread_id: int | None = None
         self._ready: collections.deque[events.Handle] = collections.deque()
-        self._scheduled: list[tuple[float, int, events.TimerHandle]] = []
+        self._scheduled: list[_TimerEntry] = []
         self._timer_sequence = itertools.count().__next__
         self._timer_cancelled_count = 0
         self._clock_resolution = time.get_clock_info("monotonic").resolution
@@ -107,7 +126,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         self._asyncgens: weakref.WeakSet[Any] = weakref.WeakSet()
         self._asyncgens_shutdown_called = False
         self._executor_shutdown_called = False
-        self._debug = coroutines._is_debug_mode()
+        self._debug: bool = _asyncio_coroutines._is_debug_mode()
         self._poller = poller
         self._poll = poller.poll
         self._readers: dict[int, events.Handle] = {}
@@ -193,7 +212,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
             self._set_coroutine_origin_tracking(False)
             sys.set_asyncgen_hooks(*old_agen_hooks)
 
-    def run_until_complete(self, future: Awaitable[_T]) -> _T:
+    def run_until_complete(self, future: Generator[Any, None, _T] | Awaitable[_T]) -> _T:
         """Run until ``future`` (a coroutine is wrapped in a task) is done.
 
         Returns its result or raises its exception. If the loop is stopped
@@ -202,7 +221,9 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         self._check_closed()
         self._check_running()
         new_task = not futures.isfuture(future)
-        fut: futures.Future[_T] = tasks.ensure_future(future, loop=self)
+        # Any: typeshed's ensure_future() does not take the legacy generator form.
+        awaitable: Any = future
+        fut: futures.Future[_T] = tasks.ensure_future(awaitable, loop=self)
         if new_task:
             # The caller never sees this task, so an exception it ends with
             # is reported by raising it here, not by "never retrieved".
@@ -277,8 +298,8 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
 
     def call_soon(
         self,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> events.Handle:
         """Run ``callback(*args)`` on the next iteration, after earlier ones (FIFO)."""
@@ -288,8 +309,9 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
             self._check_thread()
             self._check_callback(callback, "call_soon")
             handle = events.Handle(callback, args, self, context)
-            if handle._source_traceback:
-                del handle._source_traceback[-1]
+            traced: Any = handle
+            if traced._source_traceback:
+                del traced._source_traceback[-1]
         else:
             handle = events.Handle(callback, args, self, context)
         self._ready.append(handle)
@@ -297,8 +319,8 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
 
     def call_soon_threadsafe(
         self,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> events.Handle:
         """Like :meth:`call_soon`, from any thread; wakes a sleeping loop.
@@ -312,8 +334,9 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         if self._debug:
             self._check_callback(callback, "call_soon_threadsafe")
         handle = events.Handle(callback, args, self, context)
-        if handle._source_traceback:
-            del handle._source_traceback[-1]
+        traced: Any = handle
+        if traced._source_traceback:
+            del traced._source_traceback[-1]
         self._ready.append(handle)
         if not self._wakeup_pending:
             self._wakeup_pending = True
@@ -329,23 +352,24 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
     def call_later(
         self,
         delay: float,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> events.TimerHandle:
         """Run ``callback(*args)`` after ``delay`` seconds of the loop's clock."""
         if delay is None:
             raise TypeError("delay must not be None")
         timer = self.call_at(time.monotonic() + delay, callback, *args, context=context)
-        if timer._source_traceback:
-            del timer._source_traceback[-1]
+        traced: Any = timer
+        if traced._source_traceback:
+            del traced._source_traceback[-1]
         return timer
 
     def call_at(
         self,
         when: float,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> events.TimerHandle:
         """Run ``callback(*args)`` when :meth:`time` reaches ``when``.
@@ -360,20 +384,21 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
             self._check_thread()
             self._check_callback(callback, "call_at")
         timer = events.TimerHandle(when, callback, args, self, context)
-        if timer._source_traceback:
-            del timer._source_traceback[-1]
-        heapq.heappush(self._scheduled, (timer._when, self._timer_sequence(), timer))
-        timer._scheduled = True
+        entry: Any = timer
+        if entry._source_traceback:
+            del entry._source_traceback[-1]
+        heapq.heappush(self._scheduled, (entry._when, self._timer_sequence(), timer))
+        entry._scheduled = True
         return timer
 
-    def _timer_handle_cancelled(self, handle: events.TimerHandle) -> None:
+    def _timer_handle_cancelled(self, handle: Any) -> None:
         """Called by TimerHandle.cancel(): count it for lazy removal."""
         if handle._scheduled:
             self._timer_cancelled_count += 1
 
     def _compact_timers(self) -> None:
         """Drop every cancelled timer from the heap at once."""
-        live = []
+        live: list[_TimerEntry] = []
         for entry in self._scheduled:
             timer = entry[2]
             if timer._cancelled:
@@ -490,7 +515,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
 
     def create_task(
         self,
-        coro: Generator[Any, None, _T] | Any,
+        coro: _CoroutineLike[_T],
         *,
         name: str | None = None,
         context: contextvars.Context | None = None,
@@ -500,8 +525,9 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         factory = self._task_factory
         if factory is None:
             task: tasks.Task[_T] = tasks.Task(coro, loop=self, name=name, context=context)
-            if task._source_traceback:
-                del task._source_traceback[-1]
+            traced: Any = task
+            if traced._source_traceback:
+                del traced._source_traceback[-1]
             return task
         # The legacy two-argument factory signature is used unless a context is given.
         task = factory(self, coro) if context is None else factory(self, coro, context=context)

@@ -16,6 +16,10 @@ class Wakeup:
 
     __slots__ = ("_read_fd", "_uses_eventfd", "_write_fd")
 
+    _read_fd: int
+    _write_fd: int
+    _uses_eventfd: bool
+
     def __init__(self) -> None:
         eventfd = getattr(os, "eventfd", None)
         if eventfd is not None:
