@@ -154,3 +154,30 @@ def test_loop_is_not_blocked_while_a_function_runs_in_a_thread(
         warnings.simplefilter("error")
         assert loop.run_until_complete(main()) is True
     assert ticks == [0, 1, 2, 3, 4]
+
+
+def test_loop_closed_while_the_pool_shuts_down_is_not_an_error_in_the_thread(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """Give up waiting for the pool, close the loop, then let the pool finish."""
+    release = threading.Event()
+    thread_errors: list[BaseException | None] = []
+    previous_hook = threading.excepthook
+    threading.excepthook = lambda args: thread_errors.append(args.exc_value)
+    try:
+        loop.run_in_executor(None, release.wait, 5)
+        shutdown = loop.shutdown_default_executor()
+        with pytest.raises(TimeoutError):
+            loop.run_until_complete(asyncio.wait_for(shutdown, 0.05))
+        loop.close()
+        workers = [t for t in threading.enumerate() if t.name.startswith("asyncio")]
+        release.set()
+        for worker in workers:
+            worker.join(5)
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and thread.daemon is False:
+                thread.join(5)
+    finally:
+        release.set()
+        threading.excepthook = previous_hook
+    assert thread_errors == []

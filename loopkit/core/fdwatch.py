@@ -131,9 +131,7 @@ class FdWatchMixin:
             return False
         return self._unwatch(fileobj_to_fd(fd), self._writers, self._readers, EVENT_READ)
 
-    def add_reader(
-        self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts
-    ) -> None:
+    def add_reader(self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is readable.
 
         ``fd`` is an int or an object with ``fileno()``. A second call for the
@@ -152,9 +150,7 @@ class FdWatchMixin:
         self._ensure_fd_free(fdno)
         return self._remove_reader(fdno)
 
-    def add_writer(
-        self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts
-    ) -> None:
+    def add_writer(self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is writable (replacing any watcher)."""
         self._check_closed()
         fdno = fileobj_to_fd(fd)

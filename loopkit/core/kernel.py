@@ -78,9 +78,10 @@ _DEBUG_STACK_DEPTH = 10
 
 
 def _format_handle(handle: events.Handle) -> str:
+    """Name a slow callback: a task's step is shown as the task, as asyncio does."""
     callback = getattr(handle, "_callback", None)
     owner = getattr(callback, "__self__", None)
-    if isinstance(owner, futures.Future):
+    if isinstance(owner, tasks.Task):
         return repr(owner)
     return str(handle)
 
@@ -285,6 +286,9 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         self._executor_shutdown_called = True
         self._readers.clear()
         self._writers.clear()
+        # No thread may signal the wake-up fd once it is closed (its number
+        # could already belong to another file): claim a wake-up is pending.
+        self._wakeup_pending = True
         self._wakeup.close()
         self._poller.close()
 

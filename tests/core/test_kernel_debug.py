@@ -311,3 +311,20 @@ def test_reports_from_inside_a_callback_name_the_running_handle_in_debug_mode(
     message = record.getMessage()
     assert message.startswith("reported from a callback\nhandle_traceback: Handle created at")
     assert "test_reports_from_inside_a_callback_name_the_running_handle_in_debug_mode" in message
+
+
+def test_a_slow_task_step_is_logged_as_the_task(
+    any_loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    any_loop.set_debug(True)
+    any_loop.slow_callback_duration = 0.02
+
+    async def sluggish() -> None:
+        time.sleep(0.04)
+
+    with caplog.at_level(logging.WARNING, logger="asyncio"):
+        any_loop.run_until_complete(any_loop.create_task(sluggish(), name="sluggish-task"))
+    messages = [r.getMessage() for r in caplog.records if "took" in r.getMessage()]
+    assert len(messages) == 1
+    assert messages[0].startswith("Executing <Task ")
+    assert "name='sluggish-task'" in messages[0]
