@@ -23,15 +23,23 @@ FileLike = Any  # an int fd or an object with fileno()
 _Ts = TypeVarTuple("_Ts")
 
 
+def fd_number(fileobj: FileLike) -> int:
+    """The number of an int or an object with ``fileno()``, not range-checked.
+
+    ValueError for anything else. The public methods check this much before
+    anything else (even on a closed loop), as asyncio does.
+    """
+    if isinstance(fileobj, int):
+        return fileobj
+    try:
+        return int(fileobj.fileno())
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(f"Invalid file object: {fileobj!r}") from None
+
+
 def fileobj_to_fd(fileobj: FileLike) -> int:
     """Return the fd of an int or an object with ``fileno()``; ValueError otherwise."""
-    if isinstance(fileobj, int):
-        fd = fileobj
-    else:
-        try:
-            fd = int(fileobj.fileno())
-        except (AttributeError, TypeError, ValueError):
-            raise ValueError(f"Invalid file object: {fileobj!r}") from None
+    fd = fd_number(fileobj)
     if fd < 0:
         raise ValueError(f"Invalid file descriptor: {fd}")
     return fd
@@ -137,30 +145,24 @@ class FdWatchMixin:
         ``fd`` is an int or an object with ``fileno()``. A second call for the
         same fd replaces (and cancels) the first watcher.
         """
-        self._check_closed()
-        fdno = fileobj_to_fd(fd)
+        fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
         self._add_reader(fdno, callback, *args)
 
     def remove_reader(self, fd: FileLike) -> bool:
         """Stop watching ``fd`` for reading; True if it was watched."""
-        if self._closed:
-            return False
-        fdno = fileobj_to_fd(fd)
+        fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
         return self._remove_reader(fdno)
 
     def add_writer(self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is writable (replacing any watcher)."""
-        self._check_closed()
-        fdno = fileobj_to_fd(fd)
+        fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
         self._add_writer(fdno, callback, *args)
 
     def remove_writer(self, fd: FileLike) -> bool:
         """Stop watching ``fd`` for writing; True if it was watched."""
-        if self._closed:
-            return False
-        fdno = fileobj_to_fd(fd)
+        fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
         return self._remove_writer(fdno)

@@ -86,6 +86,28 @@ def _format_handle(handle: events.Handle) -> str:
     return str(handle)
 
 
+def _name_factory_task(task: Any, name: str) -> None:
+    """Name a task made by a task factory, as asyncio does on this version.
+
+    Up to 3.12 a task without ``set_name`` only draws a DeprecationWarning;
+    from 3.13 ``set_name`` is required. (asyncio 3.13.0 also renames the
+    task to "None" when no name is given; that bug is not reproduced.)
+    """
+    if sys.version_info >= (3, 13):
+        task.set_name(name)
+        return
+    set_name = getattr(task, "set_name", None)
+    if set_name is None:
+        warnings.warn(
+            "Task.set_name() was added in Python 3.8, the method support will be "
+            "mandatory for third-party task implementations since 3.13.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    else:
+        set_name(name)
+
+
 def _stop_when_done(future: futures.Future[Any]) -> None:
     """Done-callback of ``run_until_complete``: stop the future's loop.
 
@@ -536,10 +558,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         # The legacy two-argument factory signature is used unless a context is given.
         task = factory(self, coro) if context is None else factory(self, coro, context=context)
         if name is not None:
-            try:
-                task.set_name(name)
-            except AttributeError:
-                pass
+            _name_factory_task(task, name)
         return task
 
     def set_task_factory(self, factory: Any) -> None:

@@ -323,3 +323,12 @@ def test_fd_owned_by_a_live_transport_is_refused(
     transport.closing = True
     poller_loop.add_reader(a, print)
     assert poller_loop.remove_reader(a) is True
+
+
+@pytest.mark.parametrize("method", ["add_reader", "add_writer", "remove_reader", "remove_writer"])
+def test_an_invalid_file_object_is_a_value_error_even_on_a_closed_loop(
+    any_loop: asyncio.AbstractEventLoop, method: str
+) -> None:
+    any_loop.close()
+    with pytest.raises(ValueError, match="Invalid file object"):
+        getattr(any_loop, method)(_NoFileno(), *([print] if method.startswith("add") else []))

@@ -149,3 +149,26 @@ def test_create_task_on_a_running_loop_from_a_coroutine(
         return list(await asyncio.gather(*(child(n) for n in range(10))))
 
     assert any_loop.run_until_complete(main()) == [n * 2 for n in range(10)]
+
+
+def test_naming_a_factory_task_without_set_name(any_loop: asyncio.AbstractEventLoop) -> None:
+    """A factory may return a Future-like object without set_name().
+
+    asyncio only warns about it up to 3.12 and requires set_name() from 3.13.
+    """
+
+    class NamelessTask(asyncio.Future[Any]):
+        pass
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any) -> Any:
+        coro.close()
+        return NamelessTask(loop=loop)
+
+    any_loop.set_task_factory(factory)
+    if sys.version_info >= (3, 13):
+        with pytest.raises(AttributeError):
+            any_loop.create_task(_tag_value(), name="wanted")
+    else:
+        with pytest.warns(DeprecationWarning, match="Task.set_name"):
+            task = any_loop.create_task(_tag_value(), name="wanted")
+        assert isinstance(task, NamelessTask)
