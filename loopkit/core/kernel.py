@@ -154,15 +154,26 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         self._poll = poller.poll
         self._readers: dict[int, events.Handle] = {}
         self._writers: dict[int, events.Handle] = {}
-        self._wakeup = Wakeup()
-        self._wakeup_fd = self._wakeup.fileno()
-        self._wakeup_pending = False
         #: fd -> transport, filled by transport plugins so that add_reader()
         #: refuses an fd a transport owns (as asyncio does).
         self._fd_owners: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
-        poller.register(self._wakeup_fd, EVENT_READ)
-        for hook in self._loopkit_created_hooks:
-            hook(self)
+        # A loop that fails to be made must not keep its fds until the
+        # garbage collector finds it (and warns about a loop nobody saw).
+        try:
+            self._wakeup = Wakeup()
+        except BaseException:
+            poller.close()
+            self._closed = True
+            raise
+        self._wakeup_fd = self._wakeup.fileno()
+        self._wakeup_pending = False
+        try:
+            poller.register(self._wakeup_fd, EVENT_READ)
+            for hook in self._loopkit_created_hooks:
+                hook(self)
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return (

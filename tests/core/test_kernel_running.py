@@ -356,3 +356,35 @@ def test_unclosed_loop_warns_when_collected() -> None:
     with pytest.warns(ResourceWarning, match="unclosed event loop"):
         del loop
         gc.collect()
+
+
+class _FailsWhenALoopIsMade:
+    """A plugin whose loop-created hook fails (say, a resource it needs is missing)."""
+
+    def __init__(self) -> None:
+        self.closing_calls = 0
+
+    @loopkit.hookimpl
+    def loopkit_loop_created(self, loop: asyncio.AbstractEventLoop) -> None:
+        raise OSError("the plugin could not start")
+
+    @loopkit.hookimpl
+    def loopkit_loop_closing(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.closing_calls += 1
+
+
+def test_a_loop_that_fails_to_be_made_releases_its_fds_at_once() -> None:
+    import gc
+    import warnings
+
+    plugin = _FailsWhenALoopIsMade()
+    before = _fd_count()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)  # no "unclosed event loop" later
+        for _ in range(3):
+            with pytest.raises(OSError, match="the plugin could not start"):
+                loopkit.new_event_loop(plugins=[plugin])
+        gc.collect()
+    assert _fd_count() == before
+    # The plugins were told the half-made loop is closing.
+    assert plugin.closing_calls == 3
