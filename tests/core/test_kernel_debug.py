@@ -98,10 +98,10 @@ def test_slow_callbacks_are_logged(
     any_loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
 ) -> None:
     any_loop.set_debug(True)
-    any_loop.slow_callback_duration = 0.05
+    any_loop.slow_callback_duration = 0.1
 
     def slow() -> None:
-        time.sleep(0.08)
+        time.sleep(0.15)
 
     def fast() -> None:
         pass
@@ -325,6 +325,6 @@ def test_a_slow_task_step_is_logged_as_the_task(
     with caplog.at_level(logging.WARNING, logger="asyncio"):
         any_loop.run_until_complete(any_loop.create_task(sluggish(), name="sluggish-task"))
     messages = [r.getMessage() for r in caplog.records if "took" in r.getMessage()]
-    assert len(messages) == 1
-    assert messages[0].startswith("Executing <Task ")
-    assert "name='sluggish-task'" in messages[0]
+    assert any(
+        m.startswith("Executing <Task ") and "name='sluggish-task'" in m for m in messages
+    ), messages
