@@ -170,3 +170,35 @@ def test_custom_handler_runs_in_the_failing_handles_context(
     any_loop.call_soon(broken, context=context)
     _run_one_iteration(any_loop)
     assert seen == ["inside-callback-context"]
+
+
+class _BadRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("repr is broken")
+
+
+def test_a_failure_inside_the_default_handler_is_logged_not_raised(
+    any_loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        any_loop.call_exception_handler({"message": "m", "thing": _BadRepr()})
+    [record] = caplog.records
+    assert record.getMessage() == "Exception in default exception handler"
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == "repr is broken"
+
+
+def test_a_failure_in_both_handlers_is_logged_not_raised(
+    any_loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    def failing_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        raise ValueError("custom handler is broken")
+
+    any_loop.set_exception_handler(failing_handler)
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        any_loop.call_exception_handler({"message": "m", "thing": _BadRepr()})
+    [record] = caplog.records
+    assert record.getMessage() == (
+        "Exception in default exception handler while handling an unexpected "
+        "error in custom exception handler"
+    )
