@@ -332,3 +332,17 @@ def test_an_invalid_file_object_is_a_value_error_even_on_a_closed_loop(
     any_loop.close()
     with pytest.raises(ValueError, match="Invalid file object"):
         getattr(any_loop, method)(_NoFileno(), *([print] if method.startswith("add") else []))
+
+
+def test_a_cancelled_reader_handle_never_runs_and_is_dropped_on_its_next_event(
+    poller_loop: asyncio.AbstractEventLoop, pair: tuple[socket.socket, socket.socket]
+) -> None:
+    a, b = pair
+    calls: list[str] = []
+    handle = poller_loop._add_reader(a, calls.append, "reader")  # type: ignore[attr-defined]
+    handle.cancel()
+    b.send(b"x")
+    poller_loop.run_until_complete(asyncio.sleep(0.02))
+    assert calls == []
+    assert a.fileno() not in poller_loop._readers  # type: ignore[attr-defined]
+    assert poller_loop.remove_reader(a) is False
