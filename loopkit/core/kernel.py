@@ -140,6 +140,13 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         self._timer_sequence = itertools.count().__next__
         self._timer_cancelled_count = 0
         self._clock_resolution = time.get_clock_info("monotonic").resolution
+        # The clock the scheduler reads: time.monotonic itself (no Python frame
+        # per read), unless a subclass or plugin overrides time() (a virtual
+        # clock for tests, say); then that method, so that deadlines computed
+        # from loop.time() and the run loop's idea of "now" always agree.
+        self._clock: Callable[[], float] = (
+            time.monotonic if type(self).time is KernelLoop.time else self.time
+        )
         self._exception_handler = None
         self._task_factory: Any = None
         self._current_handle = None
@@ -396,7 +403,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         """Run ``callback(*args)`` after ``delay`` seconds of the loop's clock."""
         if delay is None:
             raise TypeError("delay must not be None")
-        timer = self.call_at(time.monotonic() + delay, callback, *args, context=context)
+        timer = self.call_at(self._clock() + delay, callback, *args, context=context)
         traced: Any = timer
         if traced._source_traceback:
             del traced._source_traceback[-1]
@@ -462,7 +469,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         if ready or self._stopping:
             timeout: float | None = 0
         elif scheduled:
-            timeout = scheduled[0][0] - time.monotonic()
+            timeout = scheduled[0][0] - self._clock()
             if timeout < 0:
                 timeout = 0
             elif timeout > MAX_POLL_TIMEOUT:
@@ -500,7 +507,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
                             ready.append(handle)
 
         if scheduled:
-            end_time = time.monotonic() + self._clock_resolution
+            end_time = self._clock() + self._clock_resolution
             heappop = heapq.heappop
             while scheduled:
                 when, _, timer = scheduled[0]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from typing import Any
 
 import pytest
+
+import loopkit
 
 
 def test_loop_time_is_the_monotonic_clock(any_loop: asyncio.AbstractEventLoop) -> None:
@@ -170,3 +174,38 @@ def test_asyncio_sleep_uses_the_timers(any_loop: asyncio.AbstractEventLoop) -> N
         return any_loop.time() - start
 
     assert any_loop.run_until_complete(main()) >= 0.04
+
+
+class _ShiftedClock:
+    """A plugin giving the loop its own clock: monotonic time plus a day."""
+
+    @loopkit.hookimpl
+    def loopkit_loop_overrides(self) -> dict[str, Any]:
+        def shifted_time(loop: Any) -> float:
+            return time.monotonic() + 86400.0
+
+        return {"time": shifted_time}
+
+
+def test_timers_follow_a_clock_given_by_a_plugin() -> None:
+    loop = loopkit.new_event_loop(plugins=[_ShiftedClock()])
+    try:
+        assert loop.time() > time.monotonic() + 86000
+        calls: list[str] = []
+        loop.call_at(loop.time() + 0.01, calls.append, "call_at")
+        loop.call_later(0.02, calls.append, "call_later")
+        loop.call_at(loop.time() + 0.03, loop.stop)
+        # If the run loop read another clock, it would sleep for a day: stop it.
+        watchdog = threading.Timer(5.0, loop.call_soon_threadsafe, args=(loop.stop,))
+        watchdog.start()
+        try:
+            loop.run_forever()
+        finally:
+            watchdog.cancel()
+            watchdog.join()
+        assert calls == ["call_at", "call_later"]
+        assert loop.run_until_complete(asyncio.wait_for(asyncio.sleep(0.01, "slept"), 5)) == (
+            "slept"
+        )
+    finally:
+        loop.close()
