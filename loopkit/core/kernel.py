@@ -38,6 +38,7 @@ from asyncio import coroutines, events, futures, tasks
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, TypeAlias, TypeVar, TypeVarTuple, Unpack
 
+from loopkit.core.asyncgens import AsyncGenMixin
 from loopkit.core.errorhandling import ExceptionHandlingMixin, _logger
 from loopkit.core.fdwatch import FdWatchMixin
 from loopkit.core.poller import (
@@ -122,7 +123,7 @@ def _stop_when_done(future: futures.Future[Any]) -> None:
     _asyncio_futures._get_loop(future).stop()
 
 
-class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop):
+class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.AbstractEventLoop):
     """The scheduling core every assembled loopkit loop class derives from."""
 
     #: Filled by assembly: functions called with the new loop / the closing loop.
@@ -614,42 +615,3 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
                 self._coroutine_origin_tracking_saved_depth or 0
             )
         self._coroutine_origin_tracking_enabled = enabled
-
-    # ------------------------------------------------------------------
-    # Asynchronous generators
-    # ------------------------------------------------------------------
-
-    def _asyncgen_firstiter_hook(self, agen: Any) -> None:
-        if self._asyncgens_shutdown_called:
-            warnings.warn(
-                f"asynchronous generator {agen!r} was scheduled after "
-                f"loop.shutdown_asyncgens() call",
-                ResourceWarning,
-                source=self,
-                stacklevel=2,
-            )
-        self._asyncgens.add(agen)
-
-    def _asyncgen_finalizer_hook(self, agen: Any) -> None:
-        self._asyncgens.discard(agen)
-        if not self.is_closed():
-            self.call_soon_threadsafe(self.create_task, agen.aclose())
-
-    async def shutdown_asyncgens(self) -> None:
-        """Close every asynchronous generator still open on this loop."""
-        self._asyncgens_shutdown_called = True
-        if not len(self._asyncgens):
-            return
-        closing = list(self._asyncgens)
-        self._asyncgens.clear()
-        results = await tasks.gather(*[agen.aclose() for agen in closing], return_exceptions=True)
-        for result, agen in zip(results, closing, strict=True):
-            if isinstance(result, Exception):
-                self.call_exception_handler(
-                    {
-                        "message": "an error occurred during closing of "
-                        f"asynchronous generator {agen!r}",
-                        "exception": result,
-                        "asyncgen": agen,
-                    }
-                )
