@@ -71,8 +71,9 @@ else:
 #: fire in scheduling order.
 _TimerEntry = tuple[float, int, Any]
 
-#: Rebuild the timer heap once this many cancelled timers sit in it and they
-#: are more than half of it (asyncio uses the same thresholds).
+#: Rebuild the timer heap once more than this many cancelled timers sit in it
+#: and they are more than half of it (asyncio's rule is close: more than 100
+#: timers, more than half of them cancelled).
 _MIN_CANCELLED_TO_COMPACT = 100
 
 _DEBUG_STACK_DEPTH = 10
