@@ -1,0 +1,639 @@
+"""Run CPython's own ``test.test_asyncio`` under asyncio and under loopkit, and compare.
+
+Usage::
+
+    python -m loopkit.conformance [MODULE ...] [--expected FILE] [--json OUT] [-j N]
+
+Every MODULE (``test_futures``, ``test_tasks``, ...) of the running Python's
+``test.test_asyncio`` package is run twice, each time in a fresh child
+process: once with asyncio's default event loop policy and once with
+loopkit's. A test that passes under asyncio but not under loopkit is a
+*difference*; the report lists each one with the first lines of its failure,
+and the totals (run / pass / fail / skip) of both runs per module.
+
+With ``--expected FILE`` the runner is a gate: it exits 1 when a difference is
+not listed in the file, and when a listed test no longer differs (so the file
+never keeps stale excuses). Each entry is ``test_id  # one-line reason`` under
+a ``[all]`` or ``[3.X]`` section naming the Python versions it applies to.
+
+How loopkit is made "the default": test_asyncio modules reset the policy to
+None in tearDownModule (and some tests in setUp/tearDown), after which asyncio
+builds a fresh ``asyncio.DefaultEventLoopPolicy``. The loopkit child therefore
+replaces that name with :class:`loopkit.EventLoopPolicy` before any test is
+imported, installs the policy, and checks that a loop obtained after a reset
+really is a loopkit loop; it also counts the loopkit loops each test made, so
+the report shows how many tests actually exercised loopkit (tests built on
+test_asyncio's private ``TestLoop`` run on asyncio's base loop in both runs).
+
+This module must never change what a test sees beyond the policy: no test is
+patched, skipped or retried, and a hang is a result ("timeout"), not a pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import concurrent.futures
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import unittest
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO, Any, TextIO
+
+#: The package whose modules are run.
+PACKAGE = "test.test_asyncio"
+
+#: Outcomes a child reports for one test.
+PASS, FAIL, ERROR, SKIP, TIMEOUT, MISSING = "pass", "fail", "error", "skip", "timeout", "missing"
+
+MODES = ("asyncio", "loopkit")
+
+#: How many lines of a failure the report shows.
+SUMMARY_LINES = 4
+
+
+# ----------------------------------------------------------------------
+# The child: run one module under one policy, write one JSON line per test
+# ----------------------------------------------------------------------
+
+
+def _install_loopkit_as_default() -> Any:
+    """Make loopkit's policy the one asyncio uses, also after a reset to None.
+
+    Returns the list that counts loopkit loops made so far.
+    """
+    import asyncio
+
+    import loopkit
+    from loopkit.core.kernel import KernelLoop
+
+    asyncio.DefaultEventLoopPolicy = loopkit.EventLoopPolicy  # type: ignore[assignment,misc]
+    asyncio.set_event_loop_policy(None)
+    probe = asyncio.new_event_loop()
+    try:
+        if not isinstance(probe, KernelLoop):
+            raise RuntimeError(f"the loopkit run would make {type(probe)!r} loops, not loopkit's")
+    finally:
+        probe.close()
+    loopkit.install()
+
+    made = [0]
+    original_init = KernelLoop.__init__
+
+    def counting_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        made[0] += 1
+        original_init(self, *args, **kwargs)
+
+    KernelLoop.__init__ = counting_init  # type: ignore[method-assign]
+    return made
+
+
+def _summary(err: Any) -> list[str]:
+    """The exception line(s) and the innermost frame of ``err``: what a reader needs first."""
+    exc_type, exc, tb = err
+    lines = [
+        line.rstrip("\n")
+        for part in traceback.format_exception_only(exc_type, exc)
+        for line in part.splitlines()
+    ]
+    frames = traceback.extract_tb(tb)
+    if frames:
+        frame = frames[-1]
+        lines.append(f"at {os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}")
+    return [line[:300] for line in lines if line.strip()][:SUMMARY_LINES]
+
+
+class JsonLinesResult(unittest.TestResult):
+    """A TestResult that writes each test's outcome as one JSON line, at once.
+
+    Writing as it goes lets the parent keep every finished result when it
+    has to kill a child that hangs.
+    """
+
+    def __init__(self, stream: TextIO, loops_made: list[int] | None) -> None:
+        super().__init__()
+        self._out = stream
+        self._loops_made = loops_made
+        self._current: dict[str, Any] | None = None
+        self._loops_at_start = 0
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        self._out.write(json.dumps(record) + "\n")
+        self._out.flush()
+
+    def startTest(self, test: unittest.TestCase) -> None:
+        super().startTest(test)
+        self._current = {"id": test.id(), "status": PASS, "summary": []}
+        self._loops_at_start = self._loops_made[0] if self._loops_made else 0
+        self._emit({"event": "start", "id": test.id()})
+
+    def stopTest(self, test: unittest.TestCase) -> None:
+        super().stopTest(test)
+        if self._current is not None:
+            if self._loops_made is not None:
+                self._current["loopkit_loops"] = self._loops_made[0] - self._loops_at_start
+            self._emit({"event": "result", **self._current})
+            self._current = None
+
+    def _set(self, test: Any, status: str, summary: list[str]) -> None:
+        if self._current is not None and self._current["id"] == test.id():
+            if self._current["status"] in (PASS, SKIP) or status == ERROR:
+                self._current["status"] = status
+                self._current["summary"] = summary
+        else:
+            # An error outside any test: setUpClass, setUpModule, tearDownModule...
+            self._emit({"event": "result", "id": test.id(), "status": status, "summary": summary})
+
+    def addError(self, test: Any, err: Any) -> None:
+        super().addError(test, err)
+        self._set(test, ERROR, _summary(err))
+
+    def addFailure(self, test: Any, err: Any) -> None:
+        super().addFailure(test, err)
+        self._set(test, FAIL, _summary(err))
+
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            failed = issubclass(err[0], test.failureException)
+            self._set(test, FAIL if failed else ERROR, [str(subtest), *_summary(err)][:4])
+
+    def addSkip(self, test: Any, reason: str) -> None:
+        super().addSkip(test, reason)
+        self._set(test, SKIP, [reason[:300]])
+
+    def addUnexpectedSuccess(self, test: Any) -> None:
+        super().addUnexpectedSuccess(test)
+        self._set(test, FAIL, ["unexpected success"])
+
+
+def _flatten(suite: Iterable[Any]) -> Iterator[Any]:
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+def run_child(
+    module: str, mode: str, out_path: str, skip: Sequence[str], only: Sequence[str] | None
+) -> int:
+    """Run ``module`` under ``mode``'s policy, appending JSON lines to ``out_path``.
+
+    Tests in ``skip`` are left out; with ``only``, nothing else is run.
+    """
+    loops_made = _install_loopkit_as_default() if mode == "loopkit" else None
+    with open(out_path, "a", encoding="utf-8") as out:
+        result = JsonLinesResult(out, loops_made)
+        try:
+            loaded = unittest.defaultTestLoader.loadTestsFromName(f"{PACKAGE}.{module}")
+        except Exception:
+            result._emit(
+                {
+                    "event": "result",
+                    "id": f"{PACKAGE}.{module}",
+                    "status": ERROR,
+                    "summary": _summary(sys.exc_info()),
+                }
+            )
+            return 1
+        skipped = set(skip)
+        wanted = None if only is None else set(only)
+        suite = unittest.TestSuite(
+            test
+            for test in _flatten(loaded)
+            if test.id() not in skipped and (wanted is None or test.id() in wanted)
+        )
+        suite.run(result)
+        result._emit({"event": "done", "mode": mode})
+    return 0
+
+
+# ----------------------------------------------------------------------
+# The parent: run the children, with timeouts, and gather their results
+# ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class RunResult:
+    """The outcome of one module under one policy."""
+
+    module: str
+    mode: str
+    tests: dict[str, dict[str, Any]]
+    seconds: float
+    complete: bool
+    note: str = ""
+
+    def totals(self) -> dict[str, int]:
+        """run / pass / fail / skip, and how many tests made a loopkit loop."""
+        counts = {"run": 0, "pass": 0, "fail": 0, "skip": 0, "loopkit_loops": 0}
+        for record in self.tests.values():
+            counts["run"] += 1
+            status = record["status"]
+            if status == PASS:
+                counts["pass"] += 1
+            elif status == SKIP:
+                counts["skip"] += 1
+            else:
+                counts["fail"] += 1
+            if record.get("loopkit_loops"):
+                counts["loopkit_loops"] += 1
+        return counts
+
+
+def short_id(test_id: str) -> str:
+    """``test.test_asyncio.test_x.C.test_y`` -> ``test_x.C.test_y``."""
+    prefix = PACKAGE + "."
+    return test_id[len(prefix) :] if test_id.startswith(prefix) else test_id
+
+
+def _read_records(path: str, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Complete JSON lines written after ``offset``, and the new offset."""
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        data = stream.read()
+    end = data.rfind(b"\n") + 1
+    records = [json.loads(line) for line in data[:end].splitlines() if line.strip()]
+    return records, offset + end
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the child and anything it started (it leads its own session)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def run_module(
+    module: str,
+    mode: str,
+    *,
+    test_timeout: float,
+    module_timeout: float,
+    log: IO[bytes] | None = None,
+    only: Sequence[str] | None = None,
+) -> RunResult:
+    """Run ``module`` under ``mode`` in child processes.
+
+    A test that shows no progress for ``test_timeout`` seconds is recorded as
+    a timeout; its child is killed and a new child runs the tests not yet
+    run. When ``module_timeout`` is exceeded, the tests not run are missing.
+    With ``only`` (full test ids), just those tests are run.
+    """
+    started = time.monotonic()
+    tests: dict[str, dict[str, Any]] = {}
+    attempted: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="loopkit-conformance-") as tmp:
+        out_path = os.path.join(tmp, "results.jsonl")
+        selection_path = os.path.join(tmp, "selection.json")
+        open(out_path, "w").close()
+        offset = 0
+        while True:
+            with open(selection_path, "w", encoding="utf-8") as selection_file:
+                selection = {
+                    "skip": sorted(attempted),
+                    "only": None if only is None else list(only),
+                }
+                json.dump(selection, selection_file)
+            command = [
+                sys.executable,
+                "-m",
+                "loopkit.conformance",
+                "--child",
+                module,
+                "--mode",
+                mode,
+                "--out",
+                out_path,
+                "--selection",
+                selection_path,
+            ]
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log if log is not None else subprocess.DEVNULL,
+                stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            running: str | None = None
+            last_progress = time.monotonic()
+            done = False
+            hung = False
+            while True:
+                exited = process.poll() is not None
+                records, offset = _read_records(out_path, offset)
+                for record in records:
+                    last_progress = time.monotonic()
+                    if record["event"] == "start":
+                        running = record["id"]
+                        attempted.add(running)
+                    elif record["event"] == "result":
+                        record.pop("event")
+                        tests[record["id"]] = record
+                        if record["id"] == running:
+                            running = None
+                    elif record["event"] == "done":
+                        done = True
+                if exited:
+                    break
+                now = time.monotonic()
+                if now - started > module_timeout or now - last_progress > test_timeout:
+                    hung = True
+                    _kill_group(process)
+                    break
+                time.sleep(0.2)
+            if done:
+                return RunResult(module, mode, tests, time.monotonic() - started, True)
+            if running is not None:
+                why = TIMEOUT if hung else ERROR
+                text = "no progress, killed" if hung else f"child died (exit {process.returncode})"
+                tests[running] = {"id": running, "status": why, "summary": [text]}
+            over_budget = time.monotonic() - started > module_timeout
+            if running is None or over_budget:
+                note = "module time budget exceeded" if over_budget else "child ended early"
+                if not hung:
+                    note = f"child ended early (exit {process.returncode})"
+                return RunResult(module, mode, tests, time.monotonic() - started, False, note)
+
+
+# ----------------------------------------------------------------------
+# Comparison and the expected-differences file
+# ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Difference:
+    """A test that passes under asyncio and does not under loopkit."""
+
+    test_id: str
+    asyncio_status: str
+    loopkit_status: str
+    summary: list[str]
+    full_id: str = ""
+
+
+def compare(asyncio_run: RunResult, loopkit_run: RunResult) -> list[Difference]:
+    """Every test passing under asyncio that does not pass under loopkit."""
+    differences = []
+    for test_id, record in sorted(asyncio_run.tests.items()):
+        if record["status"] != PASS:
+            continue
+        other = loopkit_run.tests.get(test_id, {"status": MISSING, "summary": ["not run"]})
+        if other["status"] != PASS:
+            differences.append(
+                Difference(short_id(test_id), PASS, other["status"], other["summary"], test_id)
+            )
+    return differences
+
+
+def parse_expected(text: str, version: tuple[int, int]) -> dict[str, str]:
+    """Entries of an expected-differences file that apply to ``version``.
+
+    Sections ``[all]`` and ``[3.X]`` say which versions the entries after
+    them apply to (``[all]`` is assumed before the first header). An entry is
+    ``test_id  # reason``; the reason is required.
+    """
+    entries: dict[str, str] = {}
+    applies = True
+    wanted = f"{version[0]}.{version[1]}"
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            names = {name.strip() for name in line[1:-1].split(",")}
+            applies = "all" in names or wanted in names
+            continue
+        test_id, sep, reason = line.partition("#")
+        if not sep or not reason.strip() or not test_id.strip():
+            raise ValueError(f"line {number}: expected 'test_id  # reason', got {raw!r}")
+        if applies:
+            entries[test_id.strip()] = reason.strip()
+    return entries
+
+
+def check_expected(
+    differences: dict[str, list[Difference]], expected: dict[str, str]
+) -> tuple[list[Difference], list[str]]:
+    """(differences not in ``expected``, entries of the modules run that no longer differ)."""
+    found = {d.test_id for diffs in differences.values() for d in diffs}
+    unexpected = [d for diffs in differences.values() for d in diffs if d.test_id not in expected]
+    stale = sorted(
+        test_id
+        for test_id in expected
+        if test_id.split(".", 1)[0] in differences and test_id not in found
+    )
+    return unexpected, stale
+
+
+# ----------------------------------------------------------------------
+# The command line
+# ----------------------------------------------------------------------
+
+
+def _format_totals(totals: dict[str, int]) -> str:
+    return (
+        f"run {totals['run']:4d}  pass {totals['pass']:4d}  "
+        f"fail {totals['fail']:3d}  skip {totals['skip']:3d}"
+    )
+
+
+def confirm(
+    differences: list[Difference], rerun: RunResult
+) -> tuple[list[Difference], list[Difference]]:
+    """Split ``differences`` into (confirmed, flaky) by a rerun of just those tests.
+
+    A test that passes under loopkit when run again on its own is flaky, not
+    a difference: it is reported, but does not fail the gate.
+    """
+    confirmed: list[Difference] = []
+    flaky: list[Difference] = []
+    for diff in differences:
+        again = rerun.tests.get(diff.full_id, {}).get("status")
+        (flaky if again == PASS else confirmed).append(diff)
+    return confirmed, flaky
+
+
+def _causes(diffs: list[Difference]) -> list[tuple[int, str]]:
+    """Differences grouped by their first failure line, most common first."""
+    counts = collections.Counter(
+        f"[{d.loopkit_status}] {d.summary[0] if d.summary else '?'}" for d in diffs
+    )
+    return [(count, cause) for cause, count in counts.most_common()]
+
+
+def _report(
+    module: str,
+    runs: dict[str, RunResult],
+    diffs: list[Difference],
+    flaky: list[Difference],
+    out: TextIO,
+    *,
+    list_tests: bool = True,
+) -> dict[str, Any]:
+    a_totals, l_totals = runs["asyncio"].totals(), runs["loopkit"].totals()
+    out.write(f"\n== {module}\n")
+    out.write(f"   asyncio: {_format_totals(a_totals)}   ({runs['asyncio'].seconds:.1f}s)\n")
+    out.write(
+        f"   loopkit: {_format_totals(l_totals)}   ({runs['loopkit'].seconds:.1f}s; "
+        f"{l_totals['loopkit_loops']} tests made a loopkit loop)\n"
+    )
+    for run in runs.values():
+        if not run.complete:
+            out.write(f"   ! {run.mode} run incomplete: {run.note}\n")
+    out.write(f"   differences: {len(diffs)}\n")
+    if list_tests:
+        for diff in diffs:
+            out.write(f"   - {diff.test_id}  [{diff.loopkit_status}]\n")
+            for line in diff.summary:
+                out.write(f"       {line}\n")
+    if len(diffs) > 5 or (diffs and not list_tests):
+        out.write("   by cause:\n")
+        for count, cause in _causes(diffs)[:10]:
+            out.write(f"   {count:5d}  {cause[:160]}\n")
+    for diff in flaky:
+        out.write(f"   ~ flaky (failed, then passed alone): {diff.test_id}\n")
+    return {
+        "asyncio": {**a_totals, "seconds": round(runs["asyncio"].seconds, 2)},
+        "loopkit": {**l_totals, "seconds": round(runs["loopkit"].seconds, 2)},
+        "complete": all(run.complete for run in runs.values()),
+        "differences": [dataclasses.asdict(d) for d in diffs],
+        "flaky": [d.test_id for d in flaky],
+        "loopkit_only_passes": sorted(
+            short_id(test_id)
+            for test_id, record in runs["loopkit"].tests.items()
+            if record["status"] == PASS
+            and runs["asyncio"].tests.get(test_id, {}).get("status") != PASS
+        ),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m loopkit.conformance``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m loopkit.conformance",
+        description="Run test.test_asyncio modules under asyncio and under loopkit; compare.",
+    )
+    parser.add_argument("modules", nargs="*", help="test_asyncio modules (default: test_futures)")
+    parser.add_argument("--expected", help="expected-differences file: fail on any change")
+    parser.add_argument("--json", dest="json_out", help="write the full results here as JSON")
+    parser.add_argument("-j", "--jobs", type=int, default=2, help="child processes at once")
+    parser.add_argument("--test-timeout", type=float, default=60.0, help="seconds per test")
+    parser.add_argument("--module-timeout", type=float, default=900.0, help="seconds per run")
+    parser.add_argument("--log", help="append the children's output to this file")
+    parser.add_argument(
+        "--no-rerun",
+        dest="rerun",
+        action="store_false",
+        help="do not rerun differing tests alone to tell flaky ones apart",
+    )
+    parser.add_argument(
+        "--totals-only",
+        action="store_true",
+        help="list causes, not every differing test",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--selection", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        selection: dict[str, Any] = {"skip": [], "only": None}
+        if args.selection:
+            with open(args.selection, encoding="utf-8") as selection_file:
+                selection = json.load(selection_file)
+        return run_child(args.child, args.mode, args.out, selection["skip"], selection["only"])
+
+    modules = args.modules or ["test_futures"]
+    version = sys.version_info[:2]
+    expected: dict[str, str] | None = None
+    if args.expected:
+        with open(args.expected, encoding="utf-8") as expected_file:
+            try:
+                expected = parse_expected(expected_file.read(), version)
+            except ValueError as exc:
+                parser.error(f"{args.expected}: {exc}")
+
+    started = time.monotonic()
+    log = open(args.log, "ab") if args.log else None  # noqa: SIM115 - shared by the threads
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            jobs = {
+                (module, mode): pool.submit(
+                    run_module,
+                    module,
+                    mode,
+                    test_timeout=args.test_timeout,
+                    module_timeout=args.module_timeout,
+                    log=log,
+                )
+                for module in modules
+                for mode in MODES
+            }
+            runs = {key: job.result() for key, job in jobs.items()}
+    finally:
+        if log is not None:
+            log.close()
+
+    out = sys.stdout
+    out.write(f"loopkit conformance on Python {sys.version.split()[0]}\n")
+    report: dict[str, Any] = {"python": sys.version.split()[0], "modules": {}}
+    differences: dict[str, list[Difference]] = {}
+    broken = False
+    for module in modules:
+        pair = {mode: runs[(module, mode)] for mode in MODES}
+        found = compare(pair["asyncio"], pair["loopkit"])
+        flaky: list[Difference] = []
+        if found and args.rerun:
+            rerun = run_module(
+                module,
+                "loopkit",
+                test_timeout=args.test_timeout,
+                module_timeout=args.module_timeout,
+                only=[diff.full_id for diff in found],
+            )
+            found, flaky = confirm(found, rerun)
+        differences[module] = found
+        report["modules"][module] = _report(
+            module, pair, found, flaky, out, list_tests=not args.totals_only
+        )
+        if not pair["asyncio"].tests:
+            broken = True
+            out.write(f"   ! the asyncio run of {module} produced no result\n")
+    elapsed = time.monotonic() - started
+    total = sum(len(diffs) for diffs in differences.values())
+    out.write(f"\n{total} differences in {len(modules)} modules; {elapsed:.1f}s\n")
+    report["seconds"] = round(elapsed, 2)
+
+    status = 2 if broken else 0
+    if expected is not None:
+        unexpected, stale = check_expected(differences, expected)
+        report["unexpected"] = [d.test_id for d in unexpected]
+        report["stale"] = stale
+        for diff in unexpected:
+            out.write(f"UNEXPECTED difference: {diff.test_id} [{diff.loopkit_status}]\n")
+        for test_id in stale:
+            out.write(f"STALE expected entry (no longer differs): {test_id}\n")
+        if unexpected or stale:
+            status = max(status, 1)
+        else:
+            out.write("all differences are expected\n")
+    if args.json_out:
+        with open(args.json_out, "w", encoding="utf-8") as json_file:
+            json.dump(report, json_file, indent=2)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
