@@ -318,40 +318,30 @@ def run_module(
                 "--selection",
                 selection_path,
             ]
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log if log is not None else subprocess.DEVNULL,
-                stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            running: str | None = None
-            last_progress = time.monotonic()
-            done = False
-            hung = False
-            while True:
-                exited = process.poll() is not None
-                records, offset = _read_records(out_path, offset)
-                for record in records:
-                    last_progress = time.monotonic()
-                    if record["event"] == "start":
-                        running = record["id"]
-                        attempted.add(running)
-                    elif record["event"] == "result":
-                        record.pop("event")
-                        tests[record["id"]] = record
-                        if record["id"] == running:
-                            running = None
-                    elif record["event"] == "done":
-                        done = True
-                if exited:
-                    break
-                now = time.monotonic()
-                if now - started > module_timeout or now - last_progress > test_timeout:
-                    hung = True
-                    _kill_group(process)
-                    break
-                time.sleep(0.2)
+            output_path = os.path.join(tmp, "child.log")
+            with open(output_path, "wb") as output:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                done, hung, running, offset = _follow(
+                    process,
+                    out_path,
+                    offset,
+                    tests,
+                    attempted,
+                    started,
+                    test_timeout,
+                    module_timeout,
+                )
+            with open(output_path, "rb") as output:
+                child_output = output.read()
+            if log is not None:
+                log.write(child_output)
+                log.flush()
             if done:
                 return RunResult(module, mode, tests, time.monotonic() - started, True)
             if running is not None:
@@ -360,10 +350,58 @@ def run_module(
                 tests[running] = {"id": running, "status": why, "summary": [text]}
             over_budget = time.monotonic() - started > module_timeout
             if running is None or over_budget:
-                note = "module time budget exceeded" if over_budget else "child ended early"
-                if not hung:
+                if over_budget:
+                    note = "module time budget exceeded"
+                elif hung:
+                    note = "no progress outside any test, killed"
+                else:
                     note = f"child ended early (exit {process.returncode})"
+                tail = [line for line in child_output.decode(errors="replace").splitlines() if line]
+                if tail and not over_budget:
+                    note += ": " + " | ".join(tail[-3:])[:400]
                 return RunResult(module, mode, tests, time.monotonic() - started, False, note)
+
+
+def _follow(
+    process: subprocess.Popen[bytes],
+    out_path: str,
+    offset: int,
+    tests: dict[str, dict[str, Any]],
+    attempted: set[str],
+    started: float,
+    test_timeout: float,
+    module_timeout: float,
+) -> tuple[bool, bool, str | None, int]:
+    """Collect a child's results until it exits or stalls (then it is killed).
+
+    Returns (finished normally, killed for no progress, test running at the
+    end or None, new offset in the results file).
+    """
+    running: str | None = None
+    last_progress = time.monotonic()
+    done = False
+    while True:
+        exited = process.poll() is not None
+        records, offset = _read_records(out_path, offset)
+        for record in records:
+            last_progress = time.monotonic()
+            if record["event"] == "start":
+                running = record["id"]
+                attempted.add(running)
+            elif record["event"] == "result":
+                record.pop("event")
+                tests[record["id"]] = record
+                if record["id"] == running:
+                    running = None
+            elif record["event"] == "done":
+                done = True
+        if exited:
+            return done, False, running, offset
+        now = time.monotonic()
+        if now - started > module_timeout or now - last_progress > test_timeout:
+            _kill_group(process)
+            return done, True, running, offset
+        time.sleep(0.2)
 
 
 # ----------------------------------------------------------------------
@@ -464,12 +502,30 @@ def confirm(
     return confirmed, flaky
 
 
+def _cause(diff: Difference) -> str:
+    """The exception line of a difference, with where it was raised."""
+    first = diff.summary[0][:120] if diff.summary else "?"
+    where = next((line for line in diff.summary[1:] if line.startswith("at ")), "")
+    return f"[{diff.loopkit_status}] {first} {where}".rstrip()
+
+
 def _causes(diffs: list[Difference]) -> list[tuple[int, str]]:
-    """Differences grouped by their first failure line, most common first."""
-    counts = collections.Counter(
-        f"[{d.loopkit_status}] {d.summary[0] if d.summary else '?'}" for d in diffs
-    )
+    """Differences grouped by cause, most common first."""
+    counts = collections.Counter(_cause(diff) for diff in diffs)
     return [(count, cause) for cause, count in counts.most_common()]
+
+
+def all_modules() -> list[str]:
+    """Every ``test_*`` module of the running Python's test_asyncio package."""
+    import importlib
+    import pkgutil
+
+    package = importlib.import_module(PACKAGE)
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules(package.__path__)
+        if info.name.startswith("test_")
+    )
 
 
 def _report(
@@ -500,7 +556,7 @@ def _report(
     if len(diffs) > 5 or (diffs and not list_tests):
         out.write("   by cause:\n")
         for count, cause in _causes(diffs)[:10]:
-            out.write(f"   {count:5d}  {cause[:160]}\n")
+            out.write(f"   {count:5d}  {cause[:200]}\n")
     for diff in flaky:
         out.write(f"   ~ flaky (failed, then passed alone): {diff.test_id}\n")
     return {
@@ -525,6 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Run test.test_asyncio modules under asyncio and under loopkit; compare.",
     )
     parser.add_argument("modules", nargs="*", help="test_asyncio modules (default: test_futures)")
+    parser.add_argument("--all", action="store_true", help="every test_asyncio module")
     parser.add_argument("--expected", help="expected-differences file: fail on any change")
     parser.add_argument("--json", dest="json_out", help="write the full results here as JSON")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="child processes at once")
@@ -555,7 +612,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 selection = json.load(selection_file)
         return run_child(args.child, args.mode, args.out, selection["skip"], selection["only"])
 
-    modules = args.modules or ["test_futures"]
+    known = all_modules()
+    modules = known if args.all else (args.modules or ["test_futures"])
+    unknown = [module for module in modules if module not in known]
+    if unknown:
+        parser.error(
+            f"no module {', '.join(unknown)} in {PACKAGE} of Python "
+            f"{sys.version.split()[0]}; valid: {', '.join(known)}"
+        )
     version = sys.version_info[:2]
     expected: dict[str, str] | None = None
     if args.expected:

@@ -130,7 +130,7 @@ def test_a_real_difference_is_listed_with_its_failure(tmp_path: Path) -> None:
 
 
 def test_a_hanging_test_is_killed_and_reported_as_a_timeout(tmp_path: Path) -> None:
-    done = run_runner(tmp_path, "--test-timeout", "2", fault="hang")
+    done = run_runner(tmp_path, "--test-timeout", "2", "--no-rerun", fault="hang")
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"- {CONTEXT_TEST}  [timeout]" in done.stdout
     assert "no progress, killed" in done.stdout
@@ -141,6 +141,18 @@ def test_a_difference_that_passes_when_rerun_is_flaky_not_a_difference(tmp_path:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "differences: 0" in done.stdout
     assert f"~ flaky (failed, then passed alone): {CONTEXT_TEST}" in done.stdout
+
+
+def test_an_unknown_module_is_an_error_not_an_empty_pass(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loopkit.conformance", "test_no_such_module"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no module test_no_such_module in test.test_asyncio" in done.stderr
+    assert "test_futures" in done.stderr
 
 
 def test_expected_file_sections_select_the_running_version() -> None:
