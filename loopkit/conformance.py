@@ -194,6 +194,18 @@ def run_child(
         result = JsonLinesResult(out, loops_made)
         try:
             loaded = unittest.defaultTestLoader.loadTestsFromName(f"{PACKAGE}.{module}")
+        except unittest.SkipTest as skip_module:
+            # A module that skips itself on import (e.g. Windows-only ones).
+            result._emit(
+                {
+                    "event": "result",
+                    "id": f"{PACKAGE}.{module}",
+                    "status": SKIP,
+                    "summary": [str(skip_module)[:300]],
+                }
+            )
+            result._emit({"event": "done", "mode": mode})
+            return 0
         except Exception:
             result._emit(
                 {
