@@ -1,4 +1,17 @@
-"""Fixtures shared by the whole suite: real loopkit loops, closed after each test."""
+"""Fixtures shared by the whole suite: real loopkit loops, closed after each test.
+
+Two suite-wide rules live here too:
+
+* **Nothing leaks.** Every test runs between a snapshot and a check
+  (:mod:`leakcheck`): a file descriptor, thread, child process, unclosed loop
+  or pending task left behind fails the test, naming what leaked. A test that
+  legitimately keeps something alive says so with
+  ``@pytest.mark.leaks_allowed("why")``; use it sparingly.
+* **Slow tests are opt-in.** Tests marked ``slow`` (the load tests in
+  ``tests/load/``) are deselected unless ``--run-slow`` is given or the ``-m``
+  expression names ``slow`` (``python -m pytest -m slow``). CI runs them once,
+  on Python 3.11.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +19,68 @@ import asyncio
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
+import leakcheck
 import pytest
 
 import loopkit
 
 _T = TypeVar("_T")
+
+leakcheck.install_loop_tracker()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run the tests marked slow (load tests)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "leaks_allowed(reason): this test may leave resources behind (say why)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect slow tests unless asked for by --run-slow or by ``-m ...slow...``."""
+    if config.getoption("--run-slow") or "slow" in (config.getoption("markexpr") or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if it leaves an fd, thread, child, open loop or pending task.
+
+    Autouse, so it is set up before (and torn down after) the test's own
+    function-scoped fixtures: the ``loop`` fixture has closed its loop by the
+    time this looks. Resources made by wider-scoped fixtures exist before the
+    snapshot and are not counted.
+    """
+    marker = request.node.get_closest_marker("leaks_allowed")
+    if marker is not None:
+        if not marker.args or not str(marker.args[0]).strip():
+            pytest.fail("@pytest.mark.leaks_allowed needs a reason")
+        yield
+        return
+    before = leakcheck.Snapshot()
+    yield
+    leaks = leakcheck.find_leaks(before)
+    if leaks:
+        # Close what can be closed safely so one leak does not cascade into
+        # the next test's findings, then report everything found.
+        for leaked_loop in leakcheck.new_loops(before):
+            if not leaked_loop.is_closed() and not leaked_loop.is_running():
+                leaked_loop.close()
+        pytest.fail("the test leaked:\n  " + "\n  ".join(leaks), pytrace=False)
+
 
 #: Pollers usable on this platform, for tests that run under each of them.
 AVAILABLE_POLLERS = loopkit.assemble().available_pollers()
