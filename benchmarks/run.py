@@ -4,7 +4,8 @@ Usage::
 
     python benchmarks/run.py [--repeats N] [--quick] [--only NAME[,NAME]]
                              [--loops loopkit,asyncio,uvloop]
-                             [--markdown FILE] [--json FILE] [--list]
+                             [--markdown FILE] [--json FILE] [--clock wall|cpu]
+                             [--list]
 
 Every (scenario, loop, repeat) is measured in its own fresh process (see
 ``worker.py``), interleaved: for each repeat, every scenario runs on every
@@ -64,6 +65,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--markdown", type=Path, default=None, help="also write the report here")
     parser.add_argument("--json", type=Path, default=None, help="write every sample here")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall: elapsed time (default); cpu: process CPU time, steadier on a crowded "
+        "machine (scenarios that measure only wall time fall back to it)",
+    )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -131,12 +139,69 @@ def _header(args: argparse.Namespace, loop_names: Sequence[str], notes: Sequence
         f"on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
         f"- loops: {versions}",
         f"- {args.repeats} repeat(s), {'quick' if args.quick else 'full'} sizes, "
-        "one fresh process per measurement, interleaved",
+        f"{args.clock} clock, one fresh process per measurement, interleaved",
         "- cells: median (min..max) over repeats; ratios: median vs asyncio's median, "
         "> 1 means faster than asyncio",
     ]
     lines.extend(f"- note: {note}" for note in notes)
     return lines
+
+
+class Collected:
+    """Everything one run measured: per-pair values, failures, raw records."""
+
+    def __init__(self) -> None:
+        self.results: dict[tuple[str, str], list[Measurement]] = {}
+        self.errors: dict[tuple[str, str], str] = {}
+        self.records: list[dict[str, Any]] = []
+
+
+def _to_measurement(scenario: Scenario, record: dict[str, Any], clock: str) -> Measurement:
+    """The reported value of a worker record, on the chosen clock."""
+    seconds = record["seconds"]
+    if clock == "cpu" and record.get("cpu_seconds") is not None:
+        seconds = record["cpu_seconds"]
+    value = scenario.value(record["ops"], seconds)
+    base_seconds = record.get("baseline_seconds")
+    baseline = scenario.value(record["ops"], base_seconds) if base_seconds is not None else None
+    return Measurement(value, baseline)
+
+
+def _run_all(
+    scenarios: Sequence[Scenario], loop_names: list[str], repeats: int, quick: bool, clock: str
+) -> Collected:
+    """Every (repeat, scenario, loop), interleaved, loop order rotating per repeat."""
+    collected = Collected()
+    total = repeats * len(scenarios) * len(loop_names)
+    step = 0
+    for repeat in range(repeats):
+        shift = repeat % len(loop_names)
+        order = loop_names[shift:] + loop_names[:shift]
+        for scenario in scenarios:
+            for loop_name in order:
+                step += 1
+                key = (scenario.name, loop_name)
+                if key in collected.errors:
+                    continue
+                progress = f"[{step}/{total}] repeat {repeat + 1}: {scenario.name} on {loop_name}"
+                try:
+                    record = _measure(scenario, loop_name, quick)
+                except RuntimeError as exc:
+                    collected.errors[key] = str(exc)
+                    print(f"{progress}: ERROR {exc}", file=sys.stderr)
+                    continue
+                measurement = _to_measurement(scenario, record, clock)
+                collected.results.setdefault(key, []).append(measurement)
+                collected.records.append(
+                    {
+                        **record,
+                        "repeat": repeat,
+                        "value": measurement.value,
+                        "baseline": measurement.baseline,
+                    }
+                )
+                print(f"{progress}: {measurement.value:,.1f} {scenario.unit}", file=sys.stderr)
+    return collected
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,44 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not loop_names:
         raise SystemExit("no loop to benchmark")
 
-    results: dict[tuple[str, str], list[Measurement]] = {}
-    errors: dict[tuple[str, str], str] = {}
-    records: list[dict[str, Any]] = []
-    total = args.repeats * len(scenarios) * len(loop_names)
-    step = 0
     started = time.monotonic()
-    for repeat in range(args.repeats):
-        shift = repeat % len(loop_names)
-        order = loop_names[shift:] + loop_names[:shift]
-        for scenario in scenarios:
-            for loop_name in order:
-                step += 1
-                key = (scenario.name, loop_name)
-                if key in errors:
-                    continue
-                try:
-                    record = _measure(scenario, loop_name, args.quick)
-                except RuntimeError as exc:
-                    errors[key] = str(exc)
-                    print(
-                        f"[{step}/{total}] {scenario.name} {loop_name}: ERROR {exc}",
-                        file=sys.stderr,
-                    )
-                    continue
-                value = scenario.value(record["ops"], record["seconds"])
-                base_seconds = record.get("baseline_seconds")
-                baseline = (
-                    scenario.value(record["ops"], base_seconds)
-                    if base_seconds is not None
-                    else None
-                )
-                results.setdefault(key, []).append(Measurement(value, baseline))
-                records.append({**record, "repeat": repeat, "value": value, "baseline": baseline})
-                print(
-                    f"[{step}/{total}] repeat {repeat + 1}: {scenario.name} on {loop_name}: "
-                    f"{value:,.1f} {scenario.unit}",
-                    file=sys.stderr,
-                )
+    collected = _run_all(scenarios, loop_names, args.repeats, args.quick, args.clock)
+    results, errors = collected.results, collected.errors
 
     lines = _header(args, loop_names, notes)
     lines += ["", *main_table(scenarios, loop_names, results, loops.REFERENCE, errors)]
@@ -203,9 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
     if errors:
         lines += ["", "Errors:", ""]
-        lines += [
-            f"- {scenario} on {loop}: {message}" for (scenario, loop), message in errors.items()
-        ]
+        lines += [f"- {name} on {loop}: {message}" for (name, loop), message in errors.items()]
     lines += ["", f"Total wall time: {time.monotonic() - started:.0f} s"]
     report = "\n".join(lines) + "\n"
     sys.stdout.write(report)
@@ -217,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "loops": {name: loops.version(name) for name in loop_names},
             "repeats": args.repeats,
             "quick": args.quick,
-            "samples": records,
+            "clock": args.clock,
+            "samples": collected.records,
             "errors": [{"scenario": s, "loop": lp, "error": m} for (s, lp), m in errors.items()],
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")

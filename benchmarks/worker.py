@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         "ops": sample.ops,
         "seconds": sample.seconds,
         "baseline_seconds": sample.baseline_seconds,
+        "cpu_seconds": sample.cpu_seconds,
     }
     print(json.dumps(record))
     return 0

@@ -31,9 +31,11 @@ def on_fresh_loop(new_loop: LoopFactory, n: int, body: Body) -> Sample:
         warm.close()
     loop = new_loop()
     try:
+        start_cpu = time.process_time()
         start = time.perf_counter()
         ops = body(loop, n)
         elapsed = time.perf_counter() - start
+        elapsed_cpu = time.process_time() - start_cpu
     finally:
         loop.close()
-    return Sample(ops=ops, seconds=elapsed)
+    return Sample(ops=ops, seconds=elapsed, cpu_seconds=elapsed_cpu)

@@ -24,7 +24,11 @@ Kind = Literal["rate", "cost"]
 
 @dataclass(frozen=True)
 class Sample:
-    """One measurement: ``ops`` operations took ``seconds``.
+    """One measurement: ``ops`` operations took ``seconds`` (wall clock).
+
+    ``cpu_seconds``, when the scenario measured it, is the CPU time the
+    process spent meanwhile (all threads): on a crowded machine it does not
+    count the time the process sat descheduled, so it is the steadier figure.
 
     ``baseline_seconds`` is set by scenarios that also time the same number
     of operations on a plain Python stand-in (in the same process, interleaved
@@ -34,6 +38,7 @@ class Sample:
     ops: int
     seconds: float
     baseline_seconds: float | None = None
+    cpu_seconds: float | None = None
 
 
 #: A measurement function: given a loop factory and an operation count,

@@ -7,7 +7,8 @@ the kernel that reads state (``get_debug``), one that calls into C
 the executor plugin), and time the same calls on :class:`PlainLoop`, a plain
 class written the ordinary way. Both sides are timed in the same process,
 alternately, best of several rounds; ratio ~1 means "costs what a plain
-method costs". The figures include the ``for`` loop's own overhead, which
+method costs". Only the wall clock is used: best-of-rounds already filters
+out the rounds a busy machine disturbed. The figures include the ``for`` loop's own overhead, which
 both sides pay alike (calls are unrolled ten per iteration to keep it small).
 """
 
