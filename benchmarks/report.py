@@ -102,7 +102,11 @@ def main_table(
         ref = summaries.get(reference)
         for name in others:
             other = summaries.get(name)
-            if ref is None or other is None:
+            failed = (scenario.name, name) in errors or (scenario.name, reference) in errors
+            if failed:
+                # Some repeats are missing: a ratio of the rest would hide that.
+                row.append("error")
+            elif ref is None or other is None:
                 row.append("n/a")
             else:
                 row.append(f"{speed_ratio(scenario, ref.median, other.median):.2f}x")
