@@ -71,8 +71,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--clock",
         choices=("wall", "cpu"),
         default="wall",
-        help="wall: elapsed time (default); cpu: process CPU time, steadier on a crowded "
-        "machine (scenarios that measure only wall time fall back to it)",
+        help="wall: elapsed time (default); cpu: the process's CPU time, which leaves out "
+        "the time it sat descheduled: steadier on a crowded machine",
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
@@ -161,10 +161,11 @@ class Collected:
 def _to_measurement(scenario: Scenario, record: dict[str, Any], clock: str) -> Measurement:
     """The reported value of a worker record, on the chosen clock."""
     seconds = record["seconds"]
+    base_seconds = record.get("baseline_seconds")
     if clock == "cpu" and record.get("cpu_seconds") is not None:
         seconds = record["cpu_seconds"]
+        base_seconds = record.get("baseline_cpu_seconds", base_seconds)
     value = scenario.value(record["ops"], seconds)
-    base_seconds = record.get("baseline_seconds")
     baseline = scenario.value(record["ops"], base_seconds) if base_seconds is not None else None
     return Measurement(value, baseline)
 

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": sample.seconds,
         "baseline_seconds": sample.baseline_seconds,
         "cpu_seconds": sample.cpu_seconds,
+        "baseline_cpu_seconds": sample.baseline_cpu_seconds,
     }
     print(json.dumps(record))
     return 0

@@ -39,6 +39,7 @@ class Sample:
     seconds: float
     baseline_seconds: float | None = None
     cpu_seconds: float | None = None
+    baseline_cpu_seconds: float | None = None
 
 
 #: A measurement function: given a loop factory and an operation count,
