@@ -5,7 +5,7 @@ Usage::
     python benchmarks/run.py [--repeats N] [--quick] [--only NAME[,NAME]]
                              [--loops loopkit,asyncio,uvloop]
                              [--markdown FILE] [--json FILE] [--clock wall|cpu]
-                             [--list]
+                             [--gc-freeze] [--list]
 
 Every (scenario, loop, repeat) is measured in its own fresh process (see
 ``worker.py``), interleaved: for each repeat, every scenario runs on every
@@ -74,6 +74,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="wall: elapsed time (default); cpu: the process's CPU time, which leaves out "
         "the time it sat descheduled: steadier on a crowded machine",
     )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() what start-up left alive, so that full collections do not also "
+        "scan each loop library's import-time objects (a small-heap artefact)",
+    )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -112,11 +118,9 @@ def _choose_loops(requested: list[str] | None) -> tuple[list[str], list[str]]:
     return ordered, notes
 
 
-def _measure(scenario: Scenario, loop_name: str, quick: bool) -> dict[str, Any]:
+def _measure(scenario: Scenario, loop_name: str, options: Sequence[str]) -> dict[str, Any]:
     """Run one worker process; return its record, or raise RuntimeError."""
-    command = [sys.executable, str(WORKER), scenario.name, loop_name]
-    if quick:
-        command.append("--quick")
+    command = [sys.executable, str(WORKER), scenario.name, loop_name, *options]
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=WORKER_TIMEOUT, check=False
@@ -141,7 +145,8 @@ def _header(args: argparse.Namespace, loop_names: Sequence[str], notes: Sequence
         f"on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
         f"- loops: {versions}",
         f"- {args.repeats} repeat(s), {'quick' if args.quick else 'full'} sizes, "
-        f"{args.clock} clock, one fresh process per measurement, interleaved",
+        f"{args.clock} clock{', start-up objects gc-frozen' if args.gc_freeze else ''}, "
+        "one fresh process per measurement, interleaved",
         "- cells: median (min..max) over repeats; ratios: median vs asyncio's median, "
         "> 1 means faster than asyncio",
     ]
@@ -171,7 +176,11 @@ def _to_measurement(scenario: Scenario, record: dict[str, Any], clock: str) -> M
 
 
 def _run_all(
-    scenarios: Sequence[Scenario], loop_names: list[str], repeats: int, quick: bool, clock: str
+    scenarios: Sequence[Scenario],
+    loop_names: list[str],
+    repeats: int,
+    worker_options: Sequence[str],
+    clock: str,
 ) -> Collected:
     """Every (repeat, scenario, loop), interleaved, loop order rotating per repeat."""
     collected = Collected()
@@ -188,7 +197,7 @@ def _run_all(
                     continue
                 progress = f"[{step}/{total}] repeat {repeat + 1}: {scenario.name} on {loop_name}"
                 try:
-                    record = _measure(scenario, loop_name, quick)
+                    record = _measure(scenario, loop_name, worker_options)
                 except RuntimeError as exc:
                     collected.errors[key] = str(exc)
                     print(f"{progress}: ERROR {exc}", file=sys.stderr)
@@ -220,7 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("no loop to benchmark")
 
     started = time.monotonic()
-    collected = _run_all(scenarios, loop_names, args.repeats, args.quick, args.clock)
+    worker_options = [
+        *(["--quick"] if args.quick else []),
+        *(["--gc-freeze"] if args.gc_freeze else []),
+    ]
+    collected = _run_all(scenarios, loop_names, args.repeats, worker_options, args.clock)
     results, errors = collected.results, collected.errors
 
     lines = _header(args, loop_names, notes)
@@ -249,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "repeats": args.repeats,
             "quick": args.quick,
             "clock": args.clock,
+            "gc_freeze": args.gc_freeze,
             "samples": collected.records,
             "errors": [{"scenario": s, "loop": lp, "error": m} for (s, lp), m in errors.items()],
         }
