@@ -32,8 +32,8 @@ _HAS_AF_UNIX = hasattr(socket, "AF_UNIX")
 
 
 def _check_given_sock(sock: Any) -> None:
-    """Refuse a stream socket (3.12+) or anything but SOCK_DGRAM (3.11)."""
-    if sys.version_info >= (3, 12):
+    """Refuse a stream socket (3.13+) or anything but SOCK_DGRAM (3.11, 3.12)."""
+    if sys.version_info >= (3, 13):
         if sock.type == socket.SOCK_STREAM:
             raise ValueError(f"A datagram socket was expected, got {sock!r}")
     elif sock.type != socket.SOCK_DGRAM:

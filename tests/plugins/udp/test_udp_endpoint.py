@@ -249,7 +249,7 @@ def test_sock_excludes_every_socket_modifier(
 def test_a_stream_socket_is_refused(run_any: Any, echo: Any) -> None:
     expected = (
         "A datagram socket was expected"
-        if sys.version_info >= (3, 12)
+        if sys.version_info >= (3, 13)
         else "A UDP Socket was expected"
     )
     with (
