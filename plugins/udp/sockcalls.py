@@ -57,12 +57,16 @@ def _watch(
     fut.add_done_callback(unwatch)
 
 
-def _settle(fut: futures.Future[Any], operation: Callable[..., Any], *args: Any) -> None:
-    """Try ``operation(*args)`` once more and resolve ``fut`` unless told to retry."""
+def _settle(fut: futures.Future[Any], sock: socket.socket, method: str, *args: Any) -> None:
+    """Try ``sock.<method>(*args)`` once more and resolve ``fut`` unless told to retry.
+
+    The method is looked up on each attempt, as asyncio does, so a socket-like
+    object whose method is replaced in the meantime is honoured.
+    """
     if fut.done():
         return
     try:
-        result = operation(*args)
+        result = getattr(sock, method)(*args)
     except _TRY_AGAIN:
         return
     except (SystemExit, KeyboardInterrupt):
@@ -82,7 +86,16 @@ async def sock_sendto(self: Any, sock: socket.socket, data: Any, address: Any) -
         pass
     fut: futures.Future[int] = self.create_future()
     _watch(
-        self, sock, self._add_writer, self._remove_writer, _settle, fut, sock.sendto, data, address
+        self,
+        sock,
+        self._add_writer,
+        self._remove_writer,
+        _settle,
+        fut,
+        sock,
+        "sendto",
+        data,
+        address,
     )
     return await fut
 
@@ -95,7 +108,9 @@ async def sock_recvfrom(self: Any, sock: socket.socket, bufsize: int) -> tuple[b
     except _TRY_AGAIN:
         pass
     fut: futures.Future[tuple[bytes, Any]] = self.create_future()
-    _watch(self, sock, self._add_reader, self._remove_reader, _settle, fut, sock.recvfrom, bufsize)
+    _watch(
+        self, sock, self._add_reader, self._remove_reader, _settle, fut, sock, "recvfrom", bufsize
+    )
     return await fut
 
 
@@ -121,7 +136,8 @@ async def sock_recvfrom_into(
         self._remove_reader,
         _settle,
         fut,
-        sock.recvfrom_into,
+        sock,
+        "recvfrom_into",
         buf,
         nbytes,
     )
