@@ -229,6 +229,7 @@ def test_a_socket_owned_by_a_transport_is_refused(run_any: Any, recorder: Any) -
             recorder, local_addr=("127.0.0.1", 0)
         )
         raw = socket.socket(fileno=transport.get_extra_info("socket").fileno())
+        raw.setblocking(False)  # a new socket object starts blocking
         try:
             with pytest.raises(RuntimeError, match="is used by transport"):
                 await loop.sock_recvfrom(raw, 10)
