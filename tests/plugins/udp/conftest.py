@@ -6,8 +6,8 @@
 * ``Recorder`` (through the ``recorder`` fixture) is a datagram protocol that
   writes down everything its transport tells it.
 
-Helpers are handed out by fixtures because test modules cannot import each
-other under pytest's importlib import mode.
+Helpers are handed out by fixtures, so that the tests work under any of
+pytest's import modes.
 """
 
 from __future__ import annotations
