@@ -536,4 +536,4 @@ def test_an_unclosed_transport_warns_and_closes_its_socket(recorder: Any) -> Non
     del loop
     with pytest.warns(ResourceWarning, match="unclosed transport"):
         gc.collect()
-    # no_fd_leak checks that the socket was closed.
+    # The suite's leak check sees that the socket was closed.
