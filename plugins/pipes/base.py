@@ -118,6 +118,13 @@ class PipeTransportBase:
         if self._lost_scheduled:
             return
         self._lost_scheduled = True
+        if self._loop.is_closed():
+            # No callback can run any more (a transport dropped after its
+            # loop was closed): just release the fd.
+            self._pipe.close()
+            self._pipe = None
+            self._protocol = None
+            return
         self._loop.call_soon(self._call_connection_lost, exc)
 
     def _call_connection_lost(self, exc: BaseException | None) -> None:
@@ -125,6 +132,9 @@ class PipeTransportBase:
             self._protocol.connection_lost(exc)
         finally:
             loop = self._loop
+            # Nothing may stay watched on an fd about to be closed (and reused).
+            loop._remove_reader(self._fileno)
+            loop._remove_writer(self._fileno)
             if loop._fd_owners.get(self._fileno) is self:
                 del loop._fd_owners[self._fileno]
             self._pipe.close()

@@ -61,7 +61,7 @@ class WritePipeTransport(PipeTransportBase, asyncio.WriteTransport):
         if kind in ("fifo", "socket"):
             # Only once connection_made() has run: a peer that is already
             # gone must not produce connection_lost() before it.
-            loop.call_soon(loop._add_reader, self._fileno, self._peer_gone)
+            loop.call_soon(self._watch_peer)
         if waiter is not None:
             loop.call_soon(wake_waiter, waiter)
 
@@ -223,6 +223,10 @@ class WritePipeTransport(PipeTransportBase, asyncio.WriteTransport):
     # ------------------------------------------------------------------
     # Endings
     # ------------------------------------------------------------------
+
+    def _watch_peer(self) -> None:
+        if not self._closing:  # closed before connection_made ran: nothing to watch
+            self._loop._add_reader(self._fileno, self._peer_gone)
 
     def _peer_gone(self) -> None:
         """The fd turned readable: the reading end was closed."""
