@@ -25,6 +25,11 @@ def is_reaped(pid: int) -> bool:
     return False
 
 
+def process_exists(pid: int) -> bool:
+    """True while ``pid`` is running or a zombie; checked without reaping it."""
+    return os.path.exists(f"/proc/{pid}")
+
+
 class Recorder(asyncio.SubprocessProtocol):
     """Records the callbacks in order; ``done`` resolves at connection_lost."""
 
