@@ -101,6 +101,8 @@ def test_a_stream_reader_over_its_limit_pauses_and_resumes(run: Run) -> None:
         proc = await asyncio.create_subprocess_exec(PYTHON, "-c", code, stdout=PIPE)
         assert proc.stdout is not None
         await asyncio.sleep(0.2)  # not reading yet: the reader pauses the pipe
+        stdout_transport = proc._transport.get_pipe_transport(1)  # type: ignore[attr-defined]
+        assert not stdout_transport.is_reading()
         data = await proc.stdout.read()
         assert len(data) == size
         assert await proc.wait() == 0
