@@ -163,9 +163,9 @@ class SubprocessTransport(asyncio.SubprocessTransport):
         await waiter
 
     def _make_connection(self, waiter: asyncio.Future[None]) -> None:
+        if self._held is None or waiter.cancelled():
+            return  # start-up was abandoned: the caller got an exception instead
         held, self._held = self._held, None
-        if held is None:  # start-up was abandoned
-            return
         try:
             self._protocol.connection_made(self)
         finally:
@@ -176,7 +176,7 @@ class SubprocessTransport(asyncio.SubprocessTransport):
 
     def _abandon(self) -> None:
         """Start-up failed: close everything; the protocol hears nothing more."""
-        if self._held is not None:
+        if self._held is not None:  # connection_made was never delivered
             self._held = None
             self._protocol = asyncio.SubprocessProtocol()
         self.close()

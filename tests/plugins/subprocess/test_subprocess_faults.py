@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from subprocess_support import PYTHON, Recorder, is_reaped, open_fds
 
+import loopkit
+
 Run = Callable[..., Any]
 
 
@@ -139,3 +141,39 @@ def test_many_failing_and_finishing_children_leave_no_zombie_or_fd(run: Run) -> 
     pids = run(main())
     assert open_fds() == before
     assert all(is_reaped(pid) for pid in pids)
+
+
+def test_cancelling_the_start_kills_and_reaps_the_child(run: Run) -> None:
+    started: list[int] = []
+
+    class Spy(Recorder):
+        def connection_made(self, transport: Any) -> None:  # never reached
+            super().connection_made(transport)
+            started.append(transport.get_pid())
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(loop.subprocess_exec(Spy, "sleep", "30"))
+        await asyncio.sleep(0)  # Popen has run; the start-up now waits one iteration
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    before = open_fds()
+    run(main())
+    assert started == []
+    assert open_fds() == before
+
+
+def test_a_trimmed_loop_with_only_subprocess_gets_pipes_too() -> None:
+    loop = loopkit.new_event_loop(plugins=["subprocess"])
+    try:
+
+        async def main() -> bytes:
+            proc = await asyncio.create_subprocess_exec("echo", "trimmed", stdout=PIPE)
+            out, _ = await proc.communicate()
+            return out
+
+        assert loop.run_until_complete(asyncio.wait_for(main(), 10)) == b"trimmed\n"
+    finally:
+        loop.close()
