@@ -188,8 +188,11 @@ class SubprocessTransport(asyncio.SubprocessTransport):
     def _relay(self, name: str, *args: Any) -> None:
         if self._held is not None:
             self._held.append((name, args))
+        elif name == "connection_lost":
+            self._loop.call_soon(self._finish)
         else:
-            self._loop.call_soon(self._dispatch, name, args)
+            # Bound now, as asyncio binds it: one call per chunk on the hot path.
+            self._loop.call_soon(getattr(self._protocol, name), *args)
 
     def _dispatch(self, name: str, args: tuple[Any, ...]) -> None:
         if name == "connection_lost":
