@@ -63,7 +63,7 @@ def test_show_lists_plugins_pollers_and_every_abstract_method() -> None:
 
 
 def test_show_a_trimmed_loop_marks_missing_methods() -> None:
-    result = run_cli("--exclude", "resolver", "--poller", "poll")
+    result = run_cli("--plugins", "executor", "--exclude", "resolver", "--poller", "poll")
     assert result.returncode == 0, result.stderr
     assert "getaddrinfo                  missing (plugin 'resolver')" in result.stdout
     assert "poller: poll" in result.stdout

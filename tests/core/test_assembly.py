@@ -189,6 +189,13 @@ def test_required_plugins_come_along() -> None:
     assert assembly.providers["getaddrinfo"] == "resolver"
 
 
+def test_excluding_what_an_autoloaded_plugin_requires_is_an_error() -> None:
+    if "tcp" not in loopkit.core.assembly.discover():
+        pytest.skip("needs the tcp plugin, which requires the resolver")
+    with pytest.raises(AssemblyError, match="'tcp' requires plugin 'resolver', which is excluded"):
+        assemble(exclude=["resolver"])
+
+
 def test_a_required_plugin_that_is_excluded_is_an_error() -> None:
     class NeedsResolver:
         LOOPKIT_PLUGIN_NAME = "needs-resolver"
@@ -271,7 +278,7 @@ def test_a_trimmed_loop_names_the_missing_plugin_and_how_to_enable_it() -> None:
 
 
 def test_an_excluded_plugin_message_says_to_remove_the_exclusion() -> None:
-    loop = new_event_loop(exclude=["resolver"])
+    loop = new_event_loop(plugins=[], exclude=["resolver"])
     try:
         with pytest.raises(PluginNotEnabledError, match="remove 'resolver' from exclude="):
             loop.run_until_complete(loop.getnameinfo(("127.0.0.1", 80)))
@@ -345,10 +352,10 @@ def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_plugins_and_exclude_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(loopkit.ENV_PLUGINS, "executor")
     monkeypatch.setenv(loopkit.ENV_EXCLUDE, "resolver")
     assert "getaddrinfo" not in assemble().providers
     monkeypatch.delenv(loopkit.ENV_EXCLUDE)
-    monkeypatch.setenv(loopkit.ENV_PLUGINS, "executor")
     assert "getaddrinfo" not in assemble().providers
     monkeypatch.setenv(loopkit.ENV_PLUGINS, "executor, resolver")
     assert assemble().providers["getaddrinfo"] == "resolver"
