@@ -3,7 +3,8 @@
 Theory of operation
 -------------------
 The child is started with :class:`subprocess.Popen`; each of its standard
-streams that is a PIPE gets a pipe transport from the pipes plugin, whose
+streams that is a PIPE gets a pipe transport through the loop's
+``connect_write_pipe`` / ``connect_read_pipe`` (the pipes plugin), whose
 protocol (:class:`PipeLink`) forwards everything to this transport. The
 child's exit is watched by :mod:`loopkit.plugins.subprocess.watcher`.
 
@@ -26,8 +27,9 @@ logic; it was compared by experiment on each version:
    every pipe is closed; ``wait()`` (``_wait``) completes right after it.
 
 Rules: the child is reaped exactly once, by the watcher; ``close()`` kills
-a child that still runs (it is then reaped as usual); after the transport
-has finished, signalling raises ProcessLookupError, as asyncio does.
+(through ``Popen.kill``, as asyncio) a child that still runs, which is then
+reaped as usual; after the transport has finished, signalling raises
+ProcessLookupError, as asyncio does.
 """
 
 from __future__ import annotations
@@ -40,8 +42,6 @@ import warnings
 from collections import deque
 from typing import Any
 
-from loopkit.plugins.pipes.readpipe import ReadPipeTransport
-from loopkit.plugins.pipes.writepipe import WritePipeTransport
 from loopkit.plugins.subprocess.watcher import Child, ChildWatch
 
 _logger = logging.getLogger("asyncio")
@@ -50,9 +50,12 @@ _logger = logging.getLogger("asyncio")
 class PipeLink(asyncio.Protocol):
     """The protocol of one of the child's pipes: forwards to the subprocess transport."""
 
-    def __init__(self, owner: SubprocessTransport, fd: int) -> None:
+    def __init__(self, owner: SubprocessTransport, fd: int, stream: Any) -> None:
         self.owner: SubprocessTransport | None = owner
         self.fd = fd
+        #: The Popen file object, until a pipe transport takes it over.
+        self.stream = stream
+        self.handed_over = False
         self.pipe: Any = None
         self.disconnected = False
 
@@ -133,12 +136,7 @@ class SubprocessTransport(asyncio.SubprocessTransport):
         for fd, stream in streams:
             if stream is None:
                 continue
-            link = PipeLink(self, fd)
-            self._pipes[fd] = link
-            if fd == 0:
-                link.pipe = WritePipeTransport(loop, stream, link)
-            else:
-                link.pipe = ReadPipeTransport(loop, stream, link)
+            self._pipes[fd] = PipeLink(self, fd, stream)
         self._watch = ChildWatch(loop, self._child, self._child_exited)
 
     def __repr__(self) -> str:
@@ -157,7 +155,23 @@ class SubprocessTransport(asyncio.SubprocessTransport):
     # ------------------------------------------------------------------
 
     async def _connected(self) -> None:
-        """Deliver connection_made (after the pipes' own), then what was held."""
+        """Connect the pipes, then deliver connection_made and what was held.
+
+        The pipes go through the loop's own ``connect_write_pipe`` /
+        ``connect_read_pipe`` (stdin, stdout, stderr in turn, as asyncio),
+        so a plugin that overrides those methods is honoured here too.
+        """
+        loop = self._loop
+        for fd, link in self._pipes.items():
+            connect = loop.connect_write_pipe if fd == 0 else loop.connect_read_pipe
+            fileno = link.stream.fileno()
+            link.handed_over = True
+            try:
+                await connect(lambda link=link: link, link.stream)
+            except BaseException:
+                if link.pipe is None and loop._fd_owners.get(fileno) is None:
+                    link.handed_over = False  # refused before any transport took it
+                raise
         waiter: asyncio.Future[None] = self._loop.create_future()
         self._loop.call_soon(self._make_connection, waiter)
         await waiter
@@ -179,6 +193,10 @@ class SubprocessTransport(asyncio.SubprocessTransport):
         if self._held is not None:  # connection_made was never delivered
             self._held = None
             self._protocol = asyncio.SubprocessProtocol()
+        for link in self._pipes.values():
+            if not link.handed_over:  # no transport owns it: close it here
+                link.stream.close()
+                link.disconnected = True
         self.close()
 
     # ------------------------------------------------------------------
@@ -303,15 +321,12 @@ class SubprocessTransport(asyncio.SubprocessTransport):
             return
         self._closed = True
         for link in self._pipes.values():
-            if not link.pipe.is_closing():
+            if link.pipe is not None and not link.pipe.is_closing():
                 link.pipe.close()
         if self._proc is not None and not self._child.reaped:
             if self._loop.get_debug():
                 _logger.warning("Close running child process: kill %r", self)
-            try:
-                self._child.send_signal(signal.SIGKILL)
-            except PermissionError:  # a setuid child
-                pass
+            self._child.kill_if_running()
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
         if not getattr(self, "_closed", True):

@@ -144,6 +144,20 @@ class Child:
                 return self.returncode
             return self._record(late_status)
 
+    def kill_if_running(self) -> None:
+        """``Popen.kill()`` (what asyncio's ``close()`` calls), unless already reaped.
+
+        Popen may reap the child itself here (its ``poll()``); the status
+        then reaches the watcher through ``proc.returncode``.
+        """
+        with self._lock:
+            if self.returncode is not None or self.proc.returncode is not None:
+                return
+            try:
+                self.proc.kill()
+            except (ProcessLookupError, PermissionError):  # gone, or a setuid child
+                pass
+
     def send_signal(self, sig: int) -> None:
         """Send ``sig`` unless the child was already reaped (then do nothing)."""
         with self._lock:
