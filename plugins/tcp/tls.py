@@ -4,7 +4,7 @@
 the transport receives goes into an incoming ``MemoryBIO``, the ``SSLObject``
 turns it into plaintext for the application protocol, and what the
 application writes comes out of the outgoing ``MemoryBIO`` into the transport
-below. The application talks to a :class:`TLSAppTransport`.
+below. The application talks to a :class:`SSLAppTransport`.
 
 The constructor is the one of asyncio's ``SSLProtocol``, so the tcp and unix
 families (and start_tls) use it the way asyncio's loops use theirs.
@@ -35,10 +35,11 @@ import collections
 import enum
 import logging
 import ssl
+import weakref
 from collections.abc import Iterable
 from typing import Any, cast
 
-from loopkit.plugins.tcp.tls_transport import BytesLike, TLSAppTransport
+from loopkit.plugins.tcp.tls_transport import _DETACHED, BytesLike, SSLAppTransport
 
 __all__ = [
     "SSL_HANDSHAKE_TIMEOUT",
@@ -193,15 +194,23 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._app_protocol = app_protocol
         self._app_buffered = False
         self._set_app_protocol(app_protocol)
-        self._app_transport = TLSAppTransport(loop, self)
+        self._app_closing = False  # the application's transport is closing
+        # Held strongly until the connection is lost, then only weakly: the
+        # application transport refers to this layer, and a cycle would keep
+        # the SSL context alive until the garbage collector runs.
+        self._app_transport: SSLAppTransport | None = SSLAppTransport(loop, self)
+        self._app_transport_ref = weakref.ref(self._app_transport)
 
     def __repr__(self) -> str:
         side = "server" if self._server_side else "client"
         return f"<TLSProtocol {side} {self._state.value}>"
 
-    def get_app_transport(self) -> TLSAppTransport:
+    def get_app_transport(self) -> SSLAppTransport:
         """The transport the application protocol writes to."""
-        return self._app_transport
+        transport = self._app_transport or self._app_transport_ref()
+        if transport is None:
+            raise RuntimeError("the TLS connection is lost and nothing holds its transport")
+        return transport
 
     def _set_app_protocol(self, protocol: asyncio.BaseProtocol) -> None:
         self._app_protocol = protocol
@@ -263,13 +272,15 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._backlog.clear()
         self._backlog_size = 0
         self._outgoing.read()
-        self._app_transport._closing = True
+        self._app_closing = True
+        self._app_transport = None  # see __init__: no cycle once lost
         self._wake_waiter(
             reason or ConnectionResetError("Connection lost during the TLS handshake")
         )
         if self._app_connected:
             self._app_connected = False
-            self._app_protocol.connection_lost(reason)
+            protocol, self._app_protocol = self._app_protocol, _DETACHED
+            protocol.connection_lost(reason)
 
     def pause_writing(self) -> None:
         """The transport below is full: keep ciphertext here from now on."""
@@ -295,7 +306,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def _on_handshake_timeout(self) -> None:
         self._handshake_timer = None
         if self._state is _State.HANDSHAKING:
-            self._fatal(
+            self._fatal_error(
                 ConnectionAbortedError(
                     f"SSL handshake is taking longer than {self._handshake_timeout} "
                     f"seconds: aborting the connection"
@@ -308,7 +319,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         else:
             message = "SSL handshake failed"
         # Send the alert OpenSSL prepared, so the peer learns why.
-        self._fatal(exc, message, graceful=True)
+        self._fatal_error(exc, message, graceful=True)
 
     def _handshake_done(self) -> None:
         self._cancel_timers()
@@ -329,7 +340,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
             logger.debug("%r: TLS handshake done (%s)", self, sslobj.version())
         self._app_connected = True
         if self._call_connection_made:
-            self._app_protocol.connection_made(self._app_transport)
+            self._app_protocol.connection_made(self.get_app_transport())
         self._wake_waiter(None)
         if self._state is _State.OPEN:
             self._encrypt_backlog()
@@ -377,7 +388,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
                 else:
                     close_notify = False
             except Exception as exc:
-                self._fatal(exc, "Fatal error on TLS protocol")
+                self._fatal_error(exc, "Fatal error on TLS protocol")
                 return
             if self._state is not _State.OPEN:
                 return  # the application closed or aborted meanwhile
@@ -454,7 +465,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         try:
             keep_open = cast(asyncio.Protocol, self._app_protocol).eof_received()
         except Exception as exc:
-            self._fatal(exc, "Error calling eof_received()")
+            self._fatal_error(exc, "Error calling eof_received()")
             return
         if keep_open:
             logger.warning("returning true from eof_received() has no effect when using ssl")
@@ -475,9 +486,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
     # -- outgoing data ----------------------------------------------------
 
     def _app_write(self, chunks: Iterable[BytesLike]) -> None:
-        if self._state not in (_State.IDLE, _State.HANDSHAKING, _State.OPEN) or (
-            self._app_transport._closing
-        ):
+        if self._app_closing or self._state not in (_State.IDLE, _State.HANDSHAKING, _State.OPEN):
             if self._lost_writes >= LOST_WRITES_BEFORE_WARNING:
                 logger.warning("TLS connection is closed: write() ignored")
             self._lost_writes += 1
@@ -507,7 +516,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         except _AGAIN:
             pass  # renegotiation or key update: retried after the next read
         except ssl.SSLError as exc:
-            self._fatal(exc, "Fatal error on TLS protocol")
+            self._fatal_error(exc, "Fatal error on TLS protocol")
             return
         self._flush_ciphertext()
 
@@ -553,7 +562,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         if self._state is not _State.OPEN:
             return
         self._state = _State.CLOSING
-        self._app_transport._closing = True
+        self._app_closing = True
         if self._below_reading_paused and self._transport is not None:
             # The peer's close_notify must be able to arrive.
             self._below_reading_paused = False
@@ -577,7 +586,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         except (*_AGAIN, ssl.SSLZeroReturnError):
             pass
         except ssl.SSLError as exc:
-            self._fatal(exc, "Fatal error during TLS shutdown")
+            self._fatal_error(exc, "Fatal error during TLS shutdown")
             return
         try:
             self._sslobj.unwrap()
@@ -585,7 +594,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._flush_ciphertext()
             return
         except ssl.SSLError as exc:
-            self._fatal(exc, "Fatal error during TLS shutdown")
+            self._fatal_error(exc, "Fatal error during TLS shutdown")
             return
         self._flush_ciphertext()
         self._finish_shutdown()
@@ -593,13 +602,13 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def _on_shutdown_timeout(self) -> None:
         self._shutdown_timer = None
         if self._state is _State.CLOSING:
-            self._fatal(TimeoutError("SSL shutdown timed out"))
+            self._fatal_error(TimeoutError("SSL shutdown timed out"))
 
     def _finish_shutdown(self) -> None:
         """The TLS session is over: close the transport below gracefully."""
         self._cancel_timers()
         self._state = _State.CLOSED
-        self._app_transport._closing = True
+        self._app_closing = True
         if self._transport is not None:
             self._transport.close()
 
@@ -611,7 +620,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._shutdown_timer.cancel()
             self._shutdown_timer = None
 
-    def _fatal(
+    def _fatal_error(
         self,
         exc: Exception,
         message: str = "Fatal error on transport",
@@ -623,7 +632,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._close_exc = exc
         self._cancel_timers()
         self._state = _State.CLOSED
-        self._app_transport._closing = True
+        self._app_closing = True
         self._wake_waiter(exc)
         if isinstance(exc, OSError):
             if self._loop.get_debug():
@@ -651,6 +660,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
     # -- the application transport talks to us -----------------------------
 
     def _app_close(self) -> None:
+        self._app_closing = True
         state = self._state
         if state is _State.OPEN:
             self._begin_shutdown()
@@ -662,7 +672,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
             return
         self._cancel_timers()
         self._state = _State.CLOSED
-        self._app_transport._closing = True
+        self._app_closing = True
         self._wake_waiter(ConnectionAbortedError("TLS connection aborted before the handshake"))
         if self._transport is not None:
             self._transport.abort()
@@ -683,7 +693,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._read_high, self._read_low = water_marks(high, low, READ_HIGH_WATER)
         self._control_below_reading()
 
-    def _extra_info(self, name: str, default: Any) -> Any:
+    def _get_extra_info(self, name: str, default: Any = None) -> Any:
         if name in self._extra:
             return self._extra[name]
         if self._transport is not None:

@@ -1,6 +1,6 @@
 """The transport an application sees on a TLS connection.
 
-``TLSAppTransport`` is the face of a :class:`~loopkit.plugins.tcp.tls.TLSProtocol`
+``SSLAppTransport`` is the face of a :class:`~loopkit.plugins.tcp.tls.TLSProtocol`
 toward the application: it checks arguments, keeps the "closing" flag and
 forwards every call to the layer, which owns all state (the TLS session, the
 buffers, the transport below). It must never touch the TLS object or the
@@ -18,16 +18,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from loopkit.plugins.tcp.tls import TLSProtocol
 
+#: What the layer holds instead of the application protocol once that was
+#: told connection_lost (tls.py imports it from here).
+_DETACHED = asyncio.Protocol()
+
 BytesLike = bytes | bytearray | memoryview
 
 
-class TLSAppTransport(asyncio.Transport):
+class SSLAppTransport(asyncio.Transport):
     """The application's end of a TLS connection (an ``asyncio.Transport``).
 
     Writes are encrypted and passed down; ``close()`` flushes what is buffered,
     sends close_notify and waits (at most ``ssl_shutdown_timeout``) for the
     peer's; ``abort()`` drops the connection at once. TLS has no half-close,
     so ``can_write_eof()`` is False and ``write_eof()`` raises, as in asyncio.
+
+    The class name says SSL, like asyncio's and uvloop's TLS transports:
+    code (asyncio's own test suite among it) recognises them by that name.
     """
 
     # start_tls() may be stacked on top of this transport (TLS in TLS), and
@@ -40,32 +47,46 @@ class TLSAppTransport(asyncio.Transport):
         super().__init__()
         self._loop = loop
         self._tls = tls
-        self._closing = False
 
     def __repr__(self) -> str:
-        state = "closing" if self._closing else "open"
-        return f"<TLSAppTransport {state} over {self._tls._transport!r}>"
+        state = "closing" if self._tls._app_closing else "open"
+        return f"<SSLAppTransport {state} over {self._tls._transport!r}>"
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
-        if not self._closing:
-            self._closing = True
+        if not self._tls._app_closing:
+            self._tls._app_closing = True
             _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
+
+    @property
+    def _ssl_protocol(self) -> TLSProtocol:
+        # The name asyncio's and uvloop's TLS transports give their layer;
+        # asyncio's own tests and some libraries reach it through this.
+        return self._tls
+
+    def _test__append_write_backlog(self, data: bytes) -> None:
+        """Queue plaintext as if OpenSSL had refused it (asyncio's test hook:
+        test_ssl uses it to check that close() flushes such data first)."""
+        self._tls._backlog.append(data)
+        self._tls._backlog_size += len(data)
 
     # -- information -----------------------------------------------------
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """TLS keys (ssl_object, peercert, cipher, compression, sslcontext)
         first, then whatever the transport below knows (socket, peername...)."""
-        return self._tls._extra_info(name, default)
+        return self._tls._get_extra_info(name, default)
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
         self._tls._set_app_protocol(protocol)
 
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        return self._tls._app_protocol
+    def get_protocol(self) -> asyncio.BaseProtocol | None:  # type: ignore[override]
+        """The application protocol; None once it was told connection_lost
+        (as in asyncio: the layer lets go of it then)."""
+        protocol = self._tls._app_protocol
+        return None if protocol is _DETACHED else protocol
 
     def is_closing(self) -> bool:
-        return self._closing
+        return self._tls._app_closing
 
     # -- closing ---------------------------------------------------------
 
@@ -76,14 +97,11 @@ class TLSAppTransport(asyncio.Transport):
         called once the peer answered (with None) or the shutdown timeout
         expired (with TimeoutError). Closing twice does nothing more.
         """
-        if self._closing:
-            return
-        self._closing = True
-        self._tls._app_close()
+        if not self._tls._app_closing:
+            self._tls._app_close()
 
     def abort(self) -> None:
         """Drop the connection now: buffered data is lost, no close_notify."""
-        self._closing = True
         self._tls._app_abort()
 
     # -- writing ---------------------------------------------------------

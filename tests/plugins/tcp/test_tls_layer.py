@@ -27,7 +27,7 @@ from loopkit.plugins.tcp.tls import (
     default_client_context,
 )
 from loopkit.plugins.tcp.tls_start import start_tls
-from loopkit.plugins.tcp.tls_transport import TLSAppTransport
+from loopkit.plugins.tcp.tls_transport import SSLAppTransport
 
 import loopkit
 
@@ -246,7 +246,7 @@ async def open_tls(
     port: int,
     server_hostname: str | None = "localhost",
     **kwargs: Any,
-) -> tuple[TLSAppTransport, TLSProtocol]:
+) -> tuple[SSLAppTransport, TLSProtocol]:
     """What create_connection(ssl=ctx) does with the layer."""
     loop = asyncio.get_running_loop()
     waiter: asyncio.Future[None] = loop.create_future()
@@ -348,7 +348,7 @@ def test_client_and_server_roundtrip(
             transport.writelines([b"over ", bytearray(b"tls"), memoryview(b"")])
             assert await client.received(14) == b"hello over tls"
             served = await server.accepted()
-            assert isinstance(served.transport, TLSAppTransport)
+            assert isinstance(served.transport, SSLAppTransport)
             assert served.made == 1
             transport.close()
             await client.closed
@@ -468,7 +468,7 @@ def test_start_tls_upgrades_an_open_connection_on_both_sides(
         assert await client.received(3) == b"GO\n"
         client.data.clear()
         upgraded = await start_tls(loop, plain, client, client_ctx, server_hostname="localhost")
-        assert isinstance(upgraded, TLSAppTransport)
+        assert isinstance(upgraded, SSLAppTransport)
         assert upgraded.get_extra_info("ssl_object") is not None
         assert upgraded.get_protocol() is client
         upgraded.write(b"ping")
