@@ -232,6 +232,9 @@ class TLSProtocol(asyncio.BufferedProtocol):
         if self._loop.get_debug():
             logger.debug("%r starts the TLS handshake", self)
         self._handshake_step()
+        if self._peer_eof and self._state is _State.HANDSHAKING:
+            # EOF came between start_tls() switching protocols and now.
+            self._handshake_failed(ConnectionResetError("Connection lost during the TLS handshake"))
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._recv_view

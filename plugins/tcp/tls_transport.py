@@ -25,7 +25,7 @@ _DETACHED = asyncio.Protocol()
 BytesLike = bytes | bytearray | memoryview
 
 
-class SSLAppTransport(asyncio.Transport):
+class SSLAppTransport(asyncio.transports._FlowControlMixin, asyncio.Transport):
     """The application's end of a TLS connection (an ``asyncio.Transport``).
 
     Writes are encrypted and passed down; ``close()`` flushes what is buffered,
@@ -44,7 +44,10 @@ class SSLAppTransport(asyncio.Transport):
     _sendfile_compatible = _asyncio_constants._SendfileMode.FALLBACK
 
     def __init__(self, loop: asyncio.AbstractEventLoop, tls: TLSProtocol) -> None:
-        super().__init__()
+        # _FlowControlMixin is a base only because asyncio's sendfile fallback
+        # insists on it; its __init__ is not called: the layer keeps the
+        # write limits and the paused flag, this class only reports them.
+        asyncio.Transport.__init__(self)
         self._loop = loop
         self._tls = tls
 

@@ -336,9 +336,16 @@ def test_server_side_needs_a_context(run: Callable[..., Any]) -> None:
     run(main())
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["", "debug"])
 def test_client_and_server_roundtrip(
-    run: Callable[..., Any], server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+    tls_loop: asyncio.AbstractEventLoop,
+    run: Callable[..., Any],
+    server_ctx: ssl.SSLContext,
+    client_ctx: ssl.SSLContext,
+    debug: bool,
 ) -> None:
+    tls_loop.set_debug(debug)
+
     async def main() -> None:
         async with TLSServer(server_ctx, lambda: Recorder(echo=True)) as server:
             client = Recorder()
@@ -672,6 +679,26 @@ def test_peer_hanging_up_during_the_handshake_is_a_connection_reset(
     run(main())
 
 
+def test_client_speaking_plain_text_fails_the_server_handshake(
+    run: Callable[..., Any], server_ctx: ssl.SSLContext
+) -> None:
+    async def main() -> None:
+        async with TLSServer(server_ctx, Recorder) as server:
+            with socket.create_connection((HOST, server.port)) as plain:
+                plain.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                await until(lambda: bool(server.waiters) and server.waiters[0].done())
+                with pytest.raises(ssl.SSLError):
+                    server.waiters[0].result()
+                plain.settimeout(2)
+                received = b""
+                while chunk := plain.recv(4096):  # hung up, perhaps after an alert
+                    received += chunk
+                assert received[:1] in (b"", b"\x15")  # content type 21: alert
+            assert server.apps[0].made == 0
+
+    run(main())
+
+
 def test_untrusted_certificate_fails_both_handshakes(
     run: Callable[..., Any], server_ctx: ssl.SSLContext
 ) -> None:
@@ -685,7 +712,7 @@ def test_untrusted_certificate_fails_both_handshakes(
             assert client.made == 0 and client.lost == []
             # The client's alert reaches the server, whose handshake fails too.
             await until(lambda: bool(server.waiters) and server.waiters[0].done())
-            with pytest.raises(ssl.SSLError):
+            with pytest.raises(ssl.SSLError, match=r"ALERT_UNKNOWN_CA|alert unknown ca"):
                 server.waiters[0].result()
             assert server.apps[0].made == 0
 
@@ -804,6 +831,33 @@ def test_flow_control_pauses_and_resumes_a_writer(
             await client.closed
 
     run(main(), timeout=30)
+
+
+def test_sendfile_over_tls_uses_the_read_write_fallback(
+    tmp_path: Any,
+    run: Callable[..., Any],
+    server_ctx: ssl.SSLContext,
+    client_ctx: ssl.SSLContext,
+) -> None:
+    content = os.urandom(3_000_000)
+    path = tmp_path / "payload.bin"
+    path.write_bytes(content)
+
+    async def main() -> None:
+        async with TLSServer(server_ctx, Recorder) as server:
+            client = Recorder()
+            transport, _ = await open_tls(client, client_ctx, server.port)
+            with open(path, "rb") as file:
+                sent = await asyncio.get_running_loop().sendfile(transport, file, offset=1000)
+                assert sent == len(content) - 1000
+                assert file.tell() == len(content)
+            served = await server.accepted()
+            assert await served.received(sent) == content[1000:]
+            assert transport.get_protocol() is client  # given back afterwards
+            transport.close()
+            await client.closed
+
+    run(main())
 
 
 def test_paused_reader_gets_data_and_eof_after_resuming(
