@@ -1,11 +1,14 @@
 """CPython's own asyncio TLS tests, run over loopkit's TLS layer.
 
-asyncio's selector loop builds every TLS connection (create_connection,
-create_server, start_tls, connect_accepted_socket, sendfile's fallback)
-through ``asyncio.sslproto.SSLProtocol``. A subprocess that puts
-``TLSProtocol`` in its place makes the stdlib suites drive this layer over
-a plain transport loopkit did not write: the strongest check that the layer
-behaves as asyncio's does, short of running them on loopkit's own loop.
+Two ways, each in a subprocess:
+
+* ``swapped``: asyncio's selector loop builds every TLS connection
+  (create_connection, create_server, start_tls, connect_accepted_socket,
+  sendfile's fallback) through ``asyncio.sslproto.SSLProtocol``; putting
+  ``TLSProtocol`` in its place makes the stdlib suites drive this layer over
+  a plain transport loopkit did not write.
+* ``loopkit``: the suites on loopkit's own loop (its policy installed), once
+  the tcp plugin provides the connections.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import subprocess
 import sys
 
 import pytest
+
+import loopkit
 
 #: Tests that inspect asyncio's private internals, not behaviour, and why.
 PRIVATE_INTERNALS = {
@@ -27,10 +32,16 @@ PRIVATE_INTERNALS = {
 
 _RUNNER = """
 import asyncio.sslproto, sys, unittest
-from loopkit.plugins.tcp.tls import TLSProtocol
 
-asyncio.sslproto.SSLProtocol = TLSProtocol
-excluded = set(sys.argv[2:])
+if sys.argv[1] == "swapped":
+    from loopkit.plugins.tcp.tls import TLSProtocol
+
+    asyncio.sslproto.SSLProtocol = TLSProtocol
+else:
+    import loopkit
+
+    loopkit.install()
+excluded = set(sys.argv[3:])
 
 def keep(suite):
     kept = unittest.TestSuite()
@@ -41,7 +52,7 @@ def keep(suite):
             kept.addTest(test)
     return kept
 
-suite = keep(unittest.defaultTestLoader.loadTestsFromName(sys.argv[1]))
+suite = keep(unittest.defaultTestLoader.loadTestsFromName(sys.argv[2]))
 result = unittest.TextTestRunner(verbosity=1).run(suite)
 sys.exit(0 if result.wasSuccessful() and result.testsRun else 1)
 """
@@ -56,10 +67,14 @@ def _excluded() -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", ["test_ssl", "test_sslproto", "test_sendfile"])
-def test_stdlib_suite_passes_over_this_layer(module: str) -> None:
+@pytest.mark.parametrize("module", ["test_ssl", "test_sslproto"])
+@pytest.mark.parametrize("how", ["swapped", "loopkit"])
+def test_stdlib_suite_passes_over_this_layer(how: str, module: str) -> None:
+    if how == "loopkit" and "tcp" not in loopkit.assemble().providers.values():
+        pytest.skip("tcp plugin not merged")
+    excluded = _excluded() if how == "swapped" else []
     proc = subprocess.run(
-        [sys.executable, "-c", _RUNNER, f"test.test_asyncio.{module}", *_excluded()],
+        [sys.executable, "-c", _RUNNER, how, f"test.test_asyncio.{module}", *excluded],
         capture_output=True,
         text=True,
         timeout=120,
