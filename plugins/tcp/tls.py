@@ -494,13 +494,29 @@ class TLSProtocol(asyncio.BufferedProtocol):
                 logger.warning("TLS connection is closed: write() ignored")
             self._lost_writes += 1
             return
+        is_open = self._state is _State.OPEN
+        backlog = self._backlog
+        write = self._sslobj.write
         for data in chunks:
-            # Copy: the caller may reuse a bytearray as soon as write() returns.
-            chunk = bytes(data)
-            self._backlog.append(chunk)
-            self._backlog_size += len(chunk)
-        if self._state is _State.OPEN:
-            self._encrypt_backlog()
+            done = 0
+            if is_open and not backlog:
+                # Encrypt straight from the caller's buffer: no copy.
+                try:
+                    done = write(data)
+                except _AGAIN:
+                    pass
+                except ssl.SSLError as exc:
+                    self._fatal_error(exc, "Fatal error on TLS protocol")
+                    return
+            size = data.nbytes if isinstance(data, memoryview) else len(data)
+            if done < size:
+                # Keep the rest as bytes: the caller may reuse its buffer as
+                # soon as write() returns.
+                rest = bytes(data)[done:]
+                backlog.append(rest)
+                self._backlog_size += len(rest)
+        if is_open:
+            self._flush_ciphertext()
         else:
             self._control_app_writing()
 

@@ -367,6 +367,32 @@ def test_client_and_server_roundtrip(
     run(main())
 
 
+def test_writes_before_the_handshake_are_sent_after_it(
+    run: Callable[..., Any], server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        async with TLSServer(server_ctx, Recorder) as server:
+            waiter: asyncio.Future[None] = loop.create_future()
+            client = Recorder()
+            layer = TLSProtocol(loop, client, client_ctx, waiter, server_hostname="localhost")
+            early = layer.get_app_transport()
+            buffer = bytearray(b"early bird")
+            early.write(buffer)
+            buffer[:] = b"overwritten"  # the layer kept a copy
+            assert early.get_write_buffer_size() == len(b"early bird")
+            plain, _ = await loop.create_connection(lambda: layer, HOST, server.port)
+            await waiter
+            served = await server.accepted()
+            assert await served.received(10) == b"early bird"
+            assert early.get_write_buffer_size() == 0
+            early.close()
+            await client.closed
+            assert plain.is_closing()
+
+    run(main())
+
+
 def test_large_payloads_both_ways(
     run: Callable[..., Any], server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
 ) -> None:
