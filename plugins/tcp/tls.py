@@ -620,16 +620,36 @@ class TLSProtocol(asyncio.BufferedProtocol):
 
     def _on_shutdown_timeout(self) -> None:
         self._shutdown_timer = None
-        if self._state is _State.CLOSING:
+        if self._transport is not None:
+            # Still waiting for the peer's close_notify, or for the transport
+            # below to flush to a peer that stopped reading.
             self._fatal_error(TimeoutError("SSL shutdown timed out"))
 
     def _finish_shutdown(self) -> None:
         """The TLS session is over: close the transport below gracefully."""
-        self._cancel_timers()
         self._state = _State.CLOSED
         self._app_closing = True
-        if self._transport is not None:
-            self._transport.close()
+        self._close_below()
+
+    def _close_below(self) -> None:
+        """Close the transport below after it flushed, within the shutdown
+        timeout: a peer that stops reading must not keep it open forever."""
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
+        transport = self._transport
+        if transport is None:
+            return
+        # Ciphertext held back while the transport below asked to pause
+        # (our close_notify among it) goes now: close() flushes it.
+        data = self._outgoing.read()
+        if data:
+            transport.write(data)
+        if self._shutdown_timer is None:
+            self._shutdown_timer = self._loop.call_later(
+                self._shutdown_timeout, self._on_shutdown_timeout
+            )
+        transport.close()
 
     def _cancel_timers(self) -> None:
         if self._handshake_timer is not None:
@@ -669,10 +689,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         if transport is None:
             return
         if graceful:
-            data = self._outgoing.read()
-            if data:
-                transport.write(data)
-            transport.close()
+            self._close_below()  # with the alert OpenSSL prepared
         else:
             transport.abort()
 

@@ -9,6 +9,7 @@ close_notify behaviour is the stdlib's blocking ``ssl`` socket in a thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import socket
@@ -294,6 +295,24 @@ class ThreadPeer:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+class RawThreadPeer(ThreadPeer):
+    """Like ThreadPeer, but ``script`` gets the plain accepted socket."""
+
+    def __init__(self, script: Callable[[socket.socket], Any]) -> None:
+        self.raw_script = script
+        super().__init__(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), lambda sock: None)
+
+    def _serve(self) -> None:
+        try:
+            self.listener.settimeout(5)
+            conn, _ = self.listener.accept()
+            with conn:
+                conn.settimeout(5)
+                self.result = self.raw_script(conn)
+        except BaseException as exc:
+            self.error = exc
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -643,6 +662,97 @@ def test_peer_that_never_answers_close_notify_is_dropped_at_the_shutdown_timeout
         assert len(client.lost) == 1
         assert isinstance(client.lost[0], TimeoutError)
         await peer.finish()
+
+    run(main())
+
+
+def test_close_does_not_wait_forever_for_a_peer_that_stopped_reading(
+    run: Callable[..., Any], server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    def script(plain: socket.socket) -> None:
+        # TLS driven by hand: send close_notify right after the handshake,
+        # then never read again.
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = server_ctx.wrap_bio(incoming, outgoing, server_side=True)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                plain.sendall(outgoing.read())
+                incoming.write(plain.recv(65536))
+        with pytest.raises(ssl.SSLWantReadError):
+            tls.unwrap()
+        plain.sendall(outgoing.read())
+        peer.release.wait(5)
+
+    class FloodOnEOF(Recorder):
+        def eof_received(self) -> bool | None:
+            # The close_notify is answered after this: 32 MiB that the
+            # peer will never read are in the way.
+            self.transport.write(b"f" * (32 * 1024 * 1024))
+            return super().eof_received()
+
+    peer = RawThreadPeer(script)
+
+    async def main() -> None:
+        client = FloodOnEOF()
+        await open_tls(client, client_ctx, peer.port, ssl_shutdown_timeout=0.3)
+        await client.closed
+        assert client.eof == 1
+        assert len(client.lost) == 1 and isinstance(client.lost[0], TimeoutError)
+        await peer.finish()
+
+    run(main())
+
+
+def test_peer_close_notify_while_output_is_held_back_loses_nothing(
+    run: Callable[..., Any], server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    def script(plain: socket.socket) -> tuple[int, bool]:
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = server_ctx.wrap_bio(incoming, outgoing, server_side=True)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                plain.sendall(outgoing.read())
+                incoming.write(plain.recv(65536))
+        plain.sendall(outgoing.read())
+        time.sleep(0.3)  # the client fills every buffer meanwhile
+        received = 0
+        # Application data that came with the handshake's last flight must
+        # be read first: OpenSSL refuses unwrap() while it is pending.
+        with contextlib.suppress(ssl.SSLWantReadError):
+            while True:
+                received += len(tls.read(65536))
+        with pytest.raises(ssl.SSLWantReadError):
+            tls.unwrap()  # our close_notify first...
+        plain.sendall(outgoing.read())
+        while True:  # ...then read everything the client still sends
+            try:
+                received += len(tls.read(65536))
+            except ssl.SSLWantReadError:
+                chunk = plain.recv(1 << 20)
+                if not chunk:
+                    return received, False  # EOF without close_notify
+                incoming.write(chunk)
+            except ssl.SSLZeroReturnError:
+                return received, True
+
+    async def main() -> None:
+        peer = RawThreadPeer(script)
+        client = Recorder()
+        transport, _ = await open_tls(client, client_ctx, peer.port)
+        written = 0
+        while not client.paused:  # until the layer itself holds ciphertext
+            transport.write(b"w" * 65536)
+            written += 65536
+            await asyncio.sleep(0)
+        await client.closed
+        assert client.eof == 1 and client.lost == [None]
+        assert await peer.finish() == (written, True)
 
     run(main())
 
