@@ -434,6 +434,31 @@ def test_large_payloads_both_ways(
     run(main(), timeout=30)
 
 
+def test_concurrent_connections_keep_their_own_data(
+    run: Callable[..., Any], server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    payloads = [bytes([index]) * 700_000 + os.urandom(1000) for index in range(4)]
+
+    async def main() -> None:
+        async with TLSServer(server_ctx, lambda: Recorder(echo=True)) as server:
+
+            async def one(payload: bytes) -> bytes:
+                client = Recorder()
+                transport, _ = await open_tls(client, client_ctx, server.port)
+                for start in range(0, len(payload), 100_000):
+                    transport.write(payload[start : start + 100_000])
+                    await asyncio.sleep(0)
+                echoed = await client.received(len(payload))
+                transport.close()
+                await client.closed
+                return echoed
+
+            echoed = await asyncio.gather(*(one(payload) for payload in payloads))
+            assert echoed == payloads
+
+    run(main(), timeout=30)
+
+
 def test_buffered_protocol_apps_on_both_ends(
     run: Callable[..., Any], server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
 ) -> None:
