@@ -625,9 +625,10 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._finish_shutdown()  # no close_notify can come any more
             return
         read = self._sslobj.read
+        view = _scratch_buffer()
         try:
             # Data the peer sent before its close_notify is dropped (Rule 4).
-            while read(self.max_size):
+            while read(view.nbytes, view):
                 pass
         except (*_AGAIN, ssl.SSLZeroReturnError):
             pass
