@@ -35,11 +35,22 @@ import collections
 import enum
 import logging
 import ssl
-import threading
 import weakref
 from collections.abc import Iterable
 from typing import Any, cast
 
+from loopkit.plugins.tcp.tls_support import (
+    AGAIN,
+    LOST_WRITES_BEFORE_WARNING,
+    READ_HIGH_WATER,
+    SSL_HANDSHAKE_TIMEOUT,
+    SSL_SHUTDOWN_TIMEOUT,
+    WRITE_HIGH_WATER,
+    decrypt_into,
+    default_client_context,
+    scratch_buffer,
+    water_marks,
+)
 from loopkit.plugins.tcp.tls_transport import _DETACHED, BytesLike, SSLAppTransport
 
 __all__ = [
@@ -51,33 +62,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Seconds a handshake may take before the connection is aborted (asyncio's value).
-SSL_HANDSHAKE_TIMEOUT = 60.0
-#: Seconds to wait for the peer's close_notify after sending ours (asyncio's value).
-SSL_SHUTDOWN_TIMEOUT = 30.0
-#: Default high-water marks, in bytes, of undecrypted input and unsent output.
-READ_HIGH_WATER = 256 * 1024
-WRITE_HIGH_WATER = 512 * 1024
-#: After this many writes on a dead connection, each further one logs a warning.
-LOST_WRITES_BEFORE_WARNING = 5
-
-# A MemoryBIO "would block" when it lacks input; SSLSyscallError is listed
-# because OpenSSL reports some of those same conditions as a syscall error.
-_AGAIN = (ssl.SSLWantReadError, ssl.SSLWantWriteError, ssl.SSLSyscallError)
-
-
-_scratch = threading.local()
-
-
-def _scratch_buffer() -> memoryview:
-    """This thread's decryption buffer, shared by its connections: delivery
-    is synchronous, and each batch is copied out before the application runs."""
-    try:
-        view: memoryview = _scratch.view
-    except AttributeError:
-        view = _scratch.view = memoryview(bytearray(TLSProtocol.max_size))
-    return view
-
 
 class _State(enum.Enum):
     IDLE = "idle"
@@ -85,29 +69,6 @@ class _State(enum.Enum):
     OPEN = "open"
     CLOSING = "closing"
     CLOSED = "closed"
-
-
-def default_client_context(server_side: bool, server_hostname: str | None) -> ssl.SSLContext:
-    """The context used for ``ssl=True``: verify certificates, and the host
-    name unless the caller passed ``server_hostname=''`` (or nothing)."""
-    if server_side:
-        raise ValueError("Server side SSL needs a valid SSLContext")
-    context = ssl.create_default_context()
-    if not server_hostname:
-        context.check_hostname = False
-    return context
-
-
-def water_marks(high: int | None, low: int | None, default_high: int) -> tuple[int, int]:
-    """Resolve (high, low) the way asyncio's transports do: a missing low is
-    a quarter of high, a missing high is four times low."""
-    if high is None:
-        high = default_high if low is None else 4 * low
-    if low is None:
-        low = high // 4
-    if not high >= low >= 0:
-        raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-    return high, low
 
 
 class TLSProtocol(asyncio.BufferedProtocol):
@@ -312,7 +273,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def _handshake_step(self) -> None:
         try:
             self._sslobj.do_handshake()
-        except _AGAIN:
+        except AGAIN:
             self._flush_ciphertext()
             return
         except ssl.SSLError as exc:
@@ -433,29 +394,14 @@ class TLSProtocol(asyncio.BufferedProtocol):
         several times faster than letting ``SSLObject.read`` allocate a
         ``max_size`` bytes object for each (at most 16 KiB) record.
         """
-        view = _scratch_buffer()
-        size = view.nbytes
-        read = self._sslobj.read
+        view = scratch_buffer(self.max_size)
         while True:
-            filled = 0
-            close_notify = False
-            try:
-                while filled < size:
-                    # With a buffer, SSLObject.read returns a count.
-                    count = cast(int, read(size - filled, view[filled:]))
-                    if not count:
-                        close_notify = True
-                        break
-                    filled += count
-            except _AGAIN:
-                pass
-            except ssl.SSLZeroReturnError:
-                close_notify = True
+            filled, close_notify = decrypt_into(self._sslobj, view)
             if filled:
                 # Copied out before the call: data_received may run another
                 # connection's delivery, which reuses the scratch buffer.
                 cast(asyncio.Protocol, self._app_protocol).data_received(bytes(view[:filled]))
-            if close_notify or filled < size:
+            if close_notify or filled < view.nbytes:
                 return close_notify
             if self._app_reading_paused or self._state is not _State.OPEN:
                 return False
@@ -463,30 +409,14 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def _deliver_into_buffers(self) -> bool:
         """Decrypt straight into the application's buffers; True on close_notify."""
         protocol = cast(asyncio.BufferedProtocol, self._app_protocol)
-        read = self._sslobj.read
         while True:
             buf = memoryview(protocol.get_buffer(self._incoming.pending or -1))
-            wanted = buf.nbytes
-            if not wanted:
+            if not buf.nbytes:
                 raise RuntimeError("get_buffer() returned an empty buffer")
-            filled = 0
-            more = True
-            close_notify = False
-            try:
-                while filled < wanted:
-                    # With a buffer, SSLObject.read returns a count.
-                    count = cast(int, read(wanted - filled, buf[filled:]))
-                    if not count:
-                        close_notify = True
-                        break
-                    filled += count
-            except _AGAIN:
-                more = False
-            except ssl.SSLZeroReturnError:
-                close_notify = True
+            filled, close_notify = decrypt_into(self._sslobj, buf)
             if filled:
                 protocol.buffer_updated(filled)
-            if close_notify or not more:
+            if close_notify or filled < buf.nbytes:
                 return close_notify
             if self._app_reading_paused or self._state is not _State.OPEN:
                 return False
@@ -530,7 +460,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
                 # Encrypt straight from the caller's buffer: no copy.
                 try:
                     done = write(data)
-                except _AGAIN:
+                except AGAIN:
                     pass
                 except ssl.SSLError as exc:
                     self._fatal_error(exc, "Fatal error on TLS protocol")
@@ -559,7 +489,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
                 else:
                     backlog.popleft()
                 self._backlog_size -= count
-        except _AGAIN:
+        except AGAIN:
             pass  # renegotiation or key update: retried after the next read
         except ssl.SSLError as exc:
             self._fatal_error(exc, "Fatal error on TLS protocol")
@@ -624,20 +554,17 @@ class TLSProtocol(asyncio.BufferedProtocol):
         if self._peer_eof:
             self._finish_shutdown()  # no close_notify can come any more
             return
-        read = self._sslobj.read
-        view = _scratch_buffer()
+        view = scratch_buffer(self.max_size)
         try:
             # Data the peer sent before its close_notify is dropped (Rule 4).
-            while read(view.nbytes, view):
+            while decrypt_into(self._sslobj, view) == (view.nbytes, False):
                 pass
-        except (*_AGAIN, ssl.SSLZeroReturnError):
-            pass
         except ssl.SSLError as exc:
             self._fatal_error(exc, "Fatal error during TLS shutdown")
             return
         try:
             self._sslobj.unwrap()
-        except _AGAIN:
+        except AGAIN:
             self._flush_ciphertext()
             return
         except ssl.SSLError as exc:
