@@ -13,6 +13,7 @@ Use it the way you would use uvloop::
 from __future__ import annotations
 
 from loopkit.core.assembly import (
+    ENV_ENABLE,
     ENV_EXCLUDE,
     ENV_NO_AUTOLOAD,
     ENV_PLUGINS,
@@ -39,6 +40,7 @@ from loopkit.runner import run
 __version__ = "0.1.0"
 
 __all__ = [
+    "ENV_ENABLE",
     "ENV_EXCLUDE",
     "ENV_NO_AUTOLOAD",
     "ENV_PLUGINS",

@@ -168,3 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoopkitError as exc:
         print(f"loopkit: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (``python -m loopkit | head``): not an error.
+        # Point stdout at devnull so the interpreter's final flush is quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

@@ -62,15 +62,24 @@ def set_default_executor(self: Any, executor: concurrent.futures.ThreadPoolExecu
 
 
 def _shut_down_in_thread(loop: Any, executor: Any, future: futures.Future[None]) -> None:
-    """Join the pool's threads off the loop, then resolve ``future`` on it."""
+    """Join the pool's threads off the loop, then resolve ``future`` on it.
+
+    The loop may be closed meanwhile (the waiter timed out, or gave up):
+    then there is nobody left to tell, and that is not an error.
+    """
     try:
         executor.shutdown(wait=True)
     except Exception as exc:
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(_set_exception_unless_done, future, exc)
+        _tell_loop(loop, _set_exception_unless_done, future, exc)
     else:
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(_set_result_unless_done, future)
+        _tell_loop(loop, _set_result_unless_done, future)
+
+
+def _tell_loop(loop: Any, callback: Callable[..., None], *args: Any) -> None:
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:  # closed between the shutdown and this call
+        pass
 
 
 def _set_result_unless_done(future: futures.Future[None]) -> None:

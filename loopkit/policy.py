@@ -14,10 +14,13 @@ from typing import Any
 from loopkit.core.assembly import PluginSpec, new_event_loop
 
 
-class EventLoopPolicy(asyncio.events.BaseDefaultEventLoopPolicy):
+class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
     """An asyncio policy whose ``new_event_loop()`` makes loopkit loops.
 
-    The keyword arguments are those of :func:`loopkit.new_event_loop` and
+    It derives from asyncio's default policy so that everything else,
+    including the (deprecated) child-watcher accessors that some libraries
+    still call on 3.11-3.13, behaves exactly as under asyncio. The keyword
+    arguments are those of :func:`loopkit.new_event_loop` and
     apply to every loop the policy makes.
     """
 
@@ -38,9 +41,6 @@ class EventLoopPolicy(asyncio.events.BaseDefaultEventLoopPolicy):
     def new_event_loop(self) -> asyncio.AbstractEventLoop:
         """A new loopkit loop with this policy's options."""
         return new_event_loop(**self._loop_options)
-
-    def _loop_factory(self) -> asyncio.AbstractEventLoop:  # type: ignore[override]
-        return self.new_event_loop()
 
 
 def install(**options: Any) -> EventLoopPolicy:

@@ -48,3 +48,22 @@ def run(
         return loop.run_until_complete(asyncio.wait_for(coro, timeout))
 
     return runner
+
+
+#: The reference implementation first, then loopkit: a behaviour test
+#: parametrized over both (fixture ``any_loop``) proves that loopkit behaves
+#: as asyncio does.
+LOOP_FACTORIES: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+    "asyncio": asyncio.new_event_loop,
+    "loopkit": loopkit.new_event_loop,
+}
+
+
+@pytest.fixture(params=list(LOOP_FACTORIES))
+def any_loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventLoop]:
+    """An asyncio loop, then a loopkit loop; closed afterwards."""
+    new_loop = LOOP_FACTORIES[request.param]()
+    try:
+        yield new_loop
+    finally:
+        new_loop.close()

@@ -34,7 +34,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -54,6 +54,7 @@ ENV_POLLER = "LOOPKIT_POLLER"
 ENV_PLUGINS = "LOOPKIT_PLUGINS"
 ENV_EXCLUDE = "LOOPKIT_EXCLUDE"
 ENV_NO_AUTOLOAD = "LOOPKIT_DISABLE_PLUGIN_AUTOLOAD"
+ENV_ENABLE = "LOOPKIT_ENABLE"
 
 _OWN_DISTRIBUTION = "loopkit"
 
@@ -199,6 +200,7 @@ def _select(
     plugins: Iterable[PluginSpec] | None,
     exclude: Iterable[str],
     autoload_third_party: bool,
+    enable: Iterable[str] = (),
 ) -> tuple[
     list[tuple[str, object, importlib.metadata.EntryPoint | None]],
     list[tuple[str, str]],
@@ -222,11 +224,15 @@ def _select(
     if plugins is None:
         for name, entry_point in installed.items():
             own = entry_point.dist is not None and entry_point.dist.name == _OWN_DISTRIBUTION
-            if name not in excluded and (autoload_third_party or own):
+            if name in excluded or name in catalog.OPT_IN_PLUGINS:
+                continue
+            if autoload_third_party or own:
                 explicit.setdefault(name, None)
         asked_by_name: set[str] = set()
     else:
         asked_by_name = set()
+    plugins = [*(plugins or ()), *enable] if enable else plugins
+    if plugins is not None:
         for spec in plugins:
             if isinstance(spec, str):
                 if spec not in installed:
@@ -267,11 +273,10 @@ def _select(
         if name in seen:
             continue
         seen.add(name)
-        entry_point = installed.get(name) if obj is None else None
-        if obj is None:
-            assert entry_point is not None
+        source = installed.get(name) if obj is None else None
+        if obj is None and source is not None:
             try:
-                obj = _load(name, entry_point)
+                obj = _load(name, source)
             except _LoadFailure as failure:
                 if name in asked_by_name or name in catalog.ESSENTIAL_PLUGINS:
                     raise AssemblyError(
@@ -284,7 +289,7 @@ def _select(
                 )
                 skipped.append((name, failure.reason))
                 continue
-        chosen.append((name, obj, entry_point))
+        chosen.append((name, obj, source))
         requires = getattr(obj, "loopkit_requires", None)
         for required in requires() if callable(requires) else ():
             if required in excluded:
@@ -454,7 +459,7 @@ def _build(
         "An asyncio event loop assembled by loopkit from the plugins: "
         + ", ".join(name for name, _, _ in chosen)
     )
-    loop_class = type("Loop", (KernelLoop,), namespace)
+    loop_class = cast(type[KernelLoop], type("Loop", (KernelLoop,), namespace))
 
     records = []
     for name, obj, entry_point in chosen:
@@ -489,29 +494,38 @@ _assemblies: dict[Any, Assembly] = {}
 def assemble(
     plugins: Iterable[PluginSpec] | None = None,
     exclude: Iterable[str] | None = None,
+    enable: Iterable[str] | None = None,
 ) -> Assembly:
     """Assemble (or fetch from the cache) the loop class for a selection.
 
-    ``plugins``: None for every installed plugin (unless ``LOOPKIT_PLUGINS``
-    names some), or an iterable of plugin names and plugin objects; the
-    essential plugins and the built-in pollers are always added.
-    ``exclude``: plugin names to leave out (default: ``LOOPKIT_EXCLUDE``).
+    ``plugins``: None for every installed plugin except the opt-in ones
+    (unless ``LOOPKIT_PLUGINS`` names some), or an iterable of plugin names
+    and plugin objects; the essential plugins and the built-in pollers are
+    always added. ``exclude``: plugin names to leave out (default:
+    ``LOOPKIT_EXCLUDE``). ``enable``: plugin names to add to whichever set the
+    other two give, typically opt-in plugins such as ``instruments``
+    (default: ``LOOPKIT_ENABLE``).
     """
     environ = os.environ
     if plugins is None:
         plugins = _split_names(environ.get(ENV_PLUGINS))
     if exclude is None:
         exclude = _split_names(environ.get(ENV_EXCLUDE)) or ()
+    if enable is None:
+        enable = _split_names(environ.get(ENV_ENABLE)) or ()
+    for names, argument in ((exclude, "exclude"), (enable, "enable")):
+        if isinstance(names, str):
+            raise TypeError(f"{argument} must be an iterable of plugin names, not a string")
     autoload = not environ.get(ENV_NO_AUTOLOAD)
     plugin_list = None if plugins is None else list(plugins)
-    if isinstance(exclude, str):
-        raise TypeError("exclude must be an iterable of plugin names, not a string")
     if plugin_list is not None and any(isinstance(p, str) and "," in p for p in plugin_list):
         raise UnknownNameError("plugin names contain no commas; pass a list of names")
     excluded = frozenset(exclude)
+    enabled = tuple(enable)
     key = (
         None if plugin_list is None else tuple(_plugin_key(p) for p in plugin_list),
         excluded,
+        enabled,
         autoload,
     )
     cached = _assemblies.get(key)
@@ -521,7 +535,7 @@ def assemble(
         cached = _assemblies.get(key)
         if cached is not None:
             return cached
-        chosen, skipped = _select(plugin_list, excluded, autoload)
+        chosen, skipped = _select(plugin_list, excluded, autoload, enabled)
         assembly = _build(chosen, skipped, set(excluded))
         _assemblies[key] = assembly
         return assembly
@@ -532,14 +546,15 @@ def new_event_loop(
     poller: str | None = None,
     plugins: Iterable[PluginSpec] | None = None,
     exclude: Iterable[str] | None = None,
+    enable: Iterable[str] | None = None,
 ) -> KernelLoop:
     """Make a new loopkit event loop.
 
     ``poller`` names the I/O backend (default: ``LOOPKIT_POLLER``, else the
-    best available). ``plugins`` / ``exclude`` trim or extend the loop (see
-    :func:`assemble`). Errors name the valid choices.
+    best available). ``plugins`` / ``exclude`` / ``enable`` trim or extend the
+    loop (see :func:`assemble`). Errors name the valid choices.
     """
-    assembly = assemble(plugins, exclude)
+    assembly = assemble(plugins, exclude, enable)
     if poller is None:
         poller = os.environ.get(ENV_POLLER) or None
     info = assembly.poller_info(poller)

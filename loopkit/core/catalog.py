@@ -21,6 +21,12 @@ ESSENTIAL_PLUGINS = ("executor",)
 #: (unless excluded by name), even when ``plugins=`` lists only families.
 BUILTIN_POLLERS = ("epoll", "kqueue", "poll", "select")
 
+#: Built-in plugins that are installed but not autoloaded: a loop has them
+#: only when they are named (``enable=``, ``plugins=``, ``LOOPKIT_ENABLE``).
+#: The instruments plugin measures every loop iteration; a loop that did not
+#: ask for it must not pay for it.
+OPT_IN_PLUGINS = ("instruments",)
+
 BUILTIN_METHOD_OWNERS: dict[str, str] = {
     **dict.fromkeys(
         (

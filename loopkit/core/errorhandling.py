@@ -25,8 +25,11 @@ _TRACEBACK_KEYS = {
 }
 
 
+_base_events: Any = _asyncio_base_events  # typeshed does not list its ``logger``
+
+
 def _logger() -> Any:
-    return _asyncio_base_events.logger
+    return _base_events.logger
 
 
 def format_context(context: dict[str, Any]) -> str:

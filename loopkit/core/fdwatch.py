@@ -7,29 +7,39 @@ run loop turns (fd, mask) results into ready handles.
 Rules: registering in the poller happens *before* the handle is stored, so a
 bad fd raises (ValueError or OSError, as asyncio) and leaves nothing behind;
 replacing a watcher cancels the old handle; ``remove_*`` answer whether
-something was removed.
+something was removed, and succeed even when the fd was closed first.
 """
 
 from __future__ import annotations
 
 from asyncio import events
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVarTuple, Unpack
 
 from loopkit.core.poller import EVENT_READ, EVENT_WRITE, Poller
 
 FileLike = Any  # an int fd or an object with fileno()
 
+_Ts = TypeVarTuple("_Ts")
+
+
+def fd_number(fileobj: FileLike) -> int:
+    """The number of an int or an object with ``fileno()``, not range-checked.
+
+    ValueError for anything else. The public methods check this much before
+    anything else (even on a closed loop), as asyncio does.
+    """
+    if isinstance(fileobj, int):
+        return fileobj
+    try:
+        return int(fileobj.fileno())
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(f"Invalid file object: {fileobj!r}") from None
+
 
 def fileobj_to_fd(fileobj: FileLike) -> int:
     """Return the fd of an int or an object with ``fileno()``; ValueError otherwise."""
-    if isinstance(fileobj, int):
-        fd = fileobj
-    else:
-        try:
-            fd = int(fileobj.fileno())
-        except (AttributeError, TypeError, ValueError):
-            raise ValueError(f"Invalid file object: {fileobj!r}") from None
+    fd = fd_number(fileobj)
     if fd < 0:
         raise ValueError(f"Invalid file descriptor: {fd}")
     return fd
@@ -88,15 +98,21 @@ class FdWatchMixin:
         handle = table.pop(fd, None)
         if handle is None:
             return False
-        if fd in other:
-            self._poller.modify(fd, other_bit)
-        else:
-            self._poller.unregister(fd)
         handle.cancel()
+        try:
+            if fd in other:
+                self._poller.modify(fd, other_bit)
+            else:
+                self._poller.unregister(fd)
+        except OSError:
+            # The fd was closed while watched, and the OS dropped it from the
+            # poller already: the removal has happened, there is nothing to
+            # report. (Pollers' unregister() ignores such fds by contract.)
+            self._poller.unregister(fd)
         return True
 
     def _add_reader(
-        self, fd: FileLike, callback: Callable[..., object], *args: Any
+        self, fd: FileLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> events.Handle:
         """add_reader for plugins: no transport check, returns the Handle."""
         self._check_closed()
@@ -105,7 +121,7 @@ class FdWatchMixin:
         )
 
     def _add_writer(
-        self, fd: FileLike, callback: Callable[..., object], *args: Any
+        self, fd: FileLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> events.Handle:
         """add_writer for plugins: no transport check, returns the Handle."""
         self._check_closed()
@@ -123,36 +139,30 @@ class FdWatchMixin:
             return False
         return self._unwatch(fileobj_to_fd(fd), self._writers, self._readers, EVENT_READ)
 
-    def add_reader(self, fd: FileLike, callback: Callable[..., object], *args: Any) -> None:
+    def add_reader(self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is readable.
 
         ``fd`` is an int or an object with ``fileno()``. A second call for the
         same fd replaces (and cancels) the first watcher.
         """
-        self._check_closed()
-        fdno = fileobj_to_fd(fd)
+        fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
         self._add_reader(fdno, callback, *args)
 
     def remove_reader(self, fd: FileLike) -> bool:
         """Stop watching ``fd`` for reading; True if it was watched."""
-        if self._closed:
-            return False
-        fdno = fileobj_to_fd(fd)
+        fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
         return self._remove_reader(fdno)
 
-    def add_writer(self, fd: FileLike, callback: Callable[..., object], *args: Any) -> None:
+    def add_writer(self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is writable (replacing any watcher)."""
-        self._check_closed()
-        fdno = fileobj_to_fd(fd)
+        fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
         self._add_writer(fdno, callback, *args)
 
     def remove_writer(self, fd: FileLike) -> bool:
         """Stop watching ``fd`` for writing; True if it was watched."""
-        if self._closed:
-            return False
-        fdno = fileobj_to_fd(fd)
+        fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
         return self._remove_writer(fdno)

@@ -35,9 +35,10 @@ import time
 import warnings
 import weakref
 from asyncio import coroutines, events, futures, tasks
-from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any, TypeAlias, TypeVar, TypeVarTuple, Unpack
 
+from loopkit.core.asyncgens import AsyncGenMixin
 from loopkit.core.errorhandling import ExceptionHandlingMixin, _logger
 from loopkit.core.fdwatch import FdWatchMixin
 from loopkit.core.poller import (
@@ -50,20 +51,63 @@ from loopkit.core.poller import (
 from loopkit.core.wakeup import Wakeup
 
 _T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
-#: Rebuild the timer heap once this many cancelled timers sit in it and they
-#: are more than half of it (asyncio uses the same thresholds).
+# asyncio's private helpers and the private fields of its Handle, TimerHandle
+# and Task (_source_traceback, _scheduled, _when) are not in typeshed. The
+# kernel reaches them through these Any-typed names (and Any-typed locals),
+# which costs nothing at run time, unlike typing.cast() on a hot path.
+_asyncio_futures: Any = futures
+_asyncio_coroutines: Any = coroutines
+
+# What create_task() accepts, as typeshed spells it per Python version.
+if sys.version_info >= (3, 12):
+    _CoroutineLike: TypeAlias = Coroutine[Any, Any, _T]
+else:
+    _CoroutineLike: TypeAlias = Generator[Any, None, _T] | Coroutine[Any, Any, _T]
+
+#: A timer heap entry: (deadline, sequence number, TimerHandle). The handle
+#: is typed Any for its private fields; the tuple order makes equal deadlines
+#: fire in scheduling order.
+_TimerEntry = tuple[float, int, Any]
+
+#: Rebuild the timer heap once more than this many cancelled timers sit in it
+#: and they are more than half of it (asyncio's rule is close: more than 100
+#: timers, more than half of them cancelled).
 _MIN_CANCELLED_TO_COMPACT = 100
 
 _DEBUG_STACK_DEPTH = 10
 
 
 def _format_handle(handle: events.Handle) -> str:
+    """Name a slow callback: a task's step is shown as the task, as asyncio does."""
     callback = getattr(handle, "_callback", None)
     owner = getattr(callback, "__self__", None)
-    if isinstance(owner, futures.Future):
+    if isinstance(owner, tasks.Task):
         return repr(owner)
     return str(handle)
+
+
+def _name_factory_task(task: Any, name: str) -> None:
+    """Name a task made by a task factory, as asyncio does on this version.
+
+    Up to 3.12 a task without ``set_name`` only draws a DeprecationWarning;
+    from 3.13 ``set_name`` is required. (asyncio 3.13.0 also renames the
+    task to "None" when no name is given; that bug is not reproduced.)
+    """
+    if sys.version_info >= (3, 13):
+        task.set_name(name)
+        return
+    set_name = getattr(task, "set_name", None)
+    if set_name is None:
+        warnings.warn(
+            "Task.set_name() was added in Python 3.8, the method support will be "
+            "mandatory for third-party task implementations since 3.13.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    else:
+        set_name(name)
 
 
 def _stop_when_done(future: futures.Future[Any]) -> None:
@@ -77,10 +121,10 @@ def _stop_when_done(future: futures.Future[Any]) -> None:
         exc = future.exception()
         if isinstance(exc, (SystemExit, KeyboardInterrupt)):
             return
-    futures._get_loop(future).stop()
+    _asyncio_futures._get_loop(future).stop()
 
 
-class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop):
+class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.AbstractEventLoop):
     """The scheduling core every assembled loopkit loop class derives from."""
 
     #: Filled by assembly: functions called with the new loop / the closing loop.
@@ -94,10 +138,17 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         self._stopping = False
         self._thread_id: int | None = None
         self._ready: collections.deque[events.Handle] = collections.deque()
-        self._scheduled: list[tuple[float, int, events.TimerHandle]] = []
+        self._scheduled: list[_TimerEntry] = []
         self._timer_sequence = itertools.count().__next__
         self._timer_cancelled_count = 0
         self._clock_resolution = time.get_clock_info("monotonic").resolution
+        # The clock the scheduler reads: time.monotonic itself (no Python frame
+        # per read), unless a subclass or plugin overrides time() (a virtual
+        # clock for tests, say); then that method, so that deadlines computed
+        # from loop.time() and the run loop's idea of "now" always agree.
+        self._clock: Callable[[], float] = (
+            time.monotonic if type(self).time is KernelLoop.time else self.time
+        )
         self._exception_handler = None
         self._task_factory: Any = None
         self._current_handle = None
@@ -107,20 +158,31 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         self._asyncgens: weakref.WeakSet[Any] = weakref.WeakSet()
         self._asyncgens_shutdown_called = False
         self._executor_shutdown_called = False
-        self._debug = coroutines._is_debug_mode()
+        self._debug: bool = _asyncio_coroutines._is_debug_mode()
         self._poller = poller
         self._poll = poller.poll
         self._readers: dict[int, events.Handle] = {}
         self._writers: dict[int, events.Handle] = {}
-        self._wakeup = Wakeup()
-        self._wakeup_fd = self._wakeup.fileno()
-        self._wakeup_pending = False
         #: fd -> transport, filled by transport plugins so that add_reader()
         #: refuses an fd a transport owns (as asyncio does).
         self._fd_owners: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
-        poller.register(self._wakeup_fd, EVENT_READ)
-        for hook in self._loopkit_created_hooks:
-            hook(self)
+        # A loop that fails to be made must not keep its fds until the
+        # garbage collector finds it (and warns about a loop nobody saw).
+        try:
+            self._wakeup = Wakeup()
+        except BaseException:
+            poller.close()
+            self._closed = True
+            raise
+        self._wakeup_fd = self._wakeup.fileno()
+        self._wakeup_pending = False
+        try:
+            poller.register(self._wakeup_fd, EVENT_READ)
+            for hook in self._loopkit_created_hooks:
+                hook(self)
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return (
@@ -193,7 +255,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
             self._set_coroutine_origin_tracking(False)
             sys.set_asyncgen_hooks(*old_agen_hooks)
 
-    def run_until_complete(self, future: Awaitable[_T]) -> _T:
+    def run_until_complete(self, future: Generator[Any, None, _T] | Awaitable[_T]) -> _T:
         """Run until ``future`` (a coroutine is wrapped in a task) is done.
 
         Returns its result or raises its exception. If the loop is stopped
@@ -202,7 +264,9 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         self._check_closed()
         self._check_running()
         new_task = not futures.isfuture(future)
-        fut: futures.Future[_T] = tasks.ensure_future(future, loop=self)
+        # Any: typeshed's ensure_future() does not take the legacy generator form.
+        awaitable: Any = future
+        fut: futures.Future[_T] = tasks.ensure_future(awaitable, loop=self)
         if new_task:
             # The caller never sees this task, so an exception it ends with
             # is reported by raising it here, not by "never retrieved".
@@ -264,6 +328,9 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         self._executor_shutdown_called = True
         self._readers.clear()
         self._writers.clear()
+        # No thread may signal the wake-up fd once it is closed (its number
+        # could already belong to another file): claim a wake-up is pending.
+        self._wakeup_pending = True
         self._wakeup.close()
         self._poller.close()
 
@@ -277,8 +344,8 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
 
     def call_soon(
         self,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> events.Handle:
         """Run ``callback(*args)`` on the next iteration, after earlier ones (FIFO)."""
@@ -288,8 +355,9 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
             self._check_thread()
             self._check_callback(callback, "call_soon")
             handle = events.Handle(callback, args, self, context)
-            if handle._source_traceback:
-                del handle._source_traceback[-1]
+            traced: Any = handle
+            if traced._source_traceback:
+                del traced._source_traceback[-1]
         else:
             handle = events.Handle(callback, args, self, context)
         self._ready.append(handle)
@@ -297,8 +365,8 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
 
     def call_soon_threadsafe(
         self,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> events.Handle:
         """Like :meth:`call_soon`, from any thread; wakes a sleeping loop.
@@ -312,8 +380,9 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         if self._debug:
             self._check_callback(callback, "call_soon_threadsafe")
         handle = events.Handle(callback, args, self, context)
-        if handle._source_traceback:
-            del handle._source_traceback[-1]
+        traced: Any = handle
+        if traced._source_traceback:
+            del traced._source_traceback[-1]
         self._ready.append(handle)
         if not self._wakeup_pending:
             self._wakeup_pending = True
@@ -329,23 +398,24 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
     def call_later(
         self,
         delay: float,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> events.TimerHandle:
         """Run ``callback(*args)`` after ``delay`` seconds of the loop's clock."""
         if delay is None:
             raise TypeError("delay must not be None")
-        timer = self.call_at(time.monotonic() + delay, callback, *args, context=context)
-        if timer._source_traceback:
-            del timer._source_traceback[-1]
+        timer = self.call_at(self._clock() + delay, callback, *args, context=context)
+        traced: Any = timer
+        if traced._source_traceback:
+            del traced._source_traceback[-1]
         return timer
 
     def call_at(
         self,
         when: float,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> events.TimerHandle:
         """Run ``callback(*args)`` when :meth:`time` reaches ``when``.
@@ -360,20 +430,21 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
             self._check_thread()
             self._check_callback(callback, "call_at")
         timer = events.TimerHandle(when, callback, args, self, context)
-        if timer._source_traceback:
-            del timer._source_traceback[-1]
-        heapq.heappush(self._scheduled, (timer._when, self._timer_sequence(), timer))
-        timer._scheduled = True
+        entry: Any = timer
+        if entry._source_traceback:
+            del entry._source_traceback[-1]
+        heapq.heappush(self._scheduled, (entry._when, self._timer_sequence(), timer))
+        entry._scheduled = True
         return timer
 
-    def _timer_handle_cancelled(self, handle: events.TimerHandle) -> None:
+    def _timer_handle_cancelled(self, handle: Any) -> None:
         """Called by TimerHandle.cancel(): count it for lazy removal."""
         if handle._scheduled:
             self._timer_cancelled_count += 1
 
     def _compact_timers(self) -> None:
         """Drop every cancelled timer from the heap at once."""
-        live = []
+        live: list[_TimerEntry] = []
         for entry in self._scheduled:
             timer = entry[2]
             if timer._cancelled:
@@ -400,7 +471,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         if ready or self._stopping:
             timeout: float | None = 0
         elif scheduled:
-            timeout = scheduled[0][0] - time.monotonic()
+            timeout = scheduled[0][0] - self._clock()
             if timeout < 0:
                 timeout = 0
             elif timeout > MAX_POLL_TIMEOUT:
@@ -415,8 +486,12 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
             wakeup_fd = self._wakeup_fd
             for fd, mask in event_list:
                 if fd == wakeup_fd:
-                    self._wakeup_pending = False
+                    # Drain first, then allow new signals: the other order
+                    # lets a thread signal between the two steps, have its
+                    # signal drained, and leave the flag set for good, after
+                    # which no thread ever wakes the loop again.
                     self._wakeup.drain()
+                    self._wakeup_pending = False
                     continue
                 if mask & WAKES_READER:
                     handle = readers.get(fd)
@@ -434,7 +509,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
                             ready.append(handle)
 
         if scheduled:
-            end_time = time.monotonic() + self._clock_resolution
+            end_time = self._clock() + self._clock_resolution
             heappop = heapq.heappop
             while scheduled:
                 when, _, timer = scheduled[0]
@@ -486,7 +561,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
 
     def create_task(
         self,
-        coro: Generator[Any, None, _T] | Any,
+        coro: _CoroutineLike[_T],
         *,
         name: str | None = None,
         context: contextvars.Context | None = None,
@@ -496,16 +571,14 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
         factory = self._task_factory
         if factory is None:
             task: tasks.Task[_T] = tasks.Task(coro, loop=self, name=name, context=context)
-            if task._source_traceback:
-                del task._source_traceback[-1]
+            traced: Any = task
+            if traced._source_traceback:
+                del traced._source_traceback[-1]
             return task
         # The legacy two-argument factory signature is used unless a context is given.
         task = factory(self, coro) if context is None else factory(self, coro, context=context)
         if name is not None:
-            try:
-                task.set_name(name)
-            except AttributeError:
-                pass
+            _name_factory_task(task, name)
         return task
 
     def set_task_factory(self, factory: Any) -> None:
@@ -543,42 +616,3 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, events.AbstractEventLoop)
                 self._coroutine_origin_tracking_saved_depth or 0
             )
         self._coroutine_origin_tracking_enabled = enabled
-
-    # ------------------------------------------------------------------
-    # Asynchronous generators
-    # ------------------------------------------------------------------
-
-    def _asyncgen_firstiter_hook(self, agen: Any) -> None:
-        if self._asyncgens_shutdown_called:
-            warnings.warn(
-                f"asynchronous generator {agen!r} was scheduled after "
-                f"loop.shutdown_asyncgens() call",
-                ResourceWarning,
-                source=self,
-                stacklevel=2,
-            )
-        self._asyncgens.add(agen)
-
-    def _asyncgen_finalizer_hook(self, agen: Any) -> None:
-        self._asyncgens.discard(agen)
-        if not self.is_closed():
-            self.call_soon_threadsafe(self.create_task, agen.aclose())
-
-    async def shutdown_asyncgens(self) -> None:
-        """Close every asynchronous generator still open on this loop."""
-        self._asyncgens_shutdown_called = True
-        if not len(self._asyncgens):
-            return
-        closing = list(self._asyncgens)
-        self._asyncgens.clear()
-        results = await tasks.gather(*[agen.aclose() for agen in closing], return_exceptions=True)
-        for result, agen in zip(results, closing, strict=True):
-            if isinstance(result, Exception):
-                self.call_exception_handler(
-                    {
-                        "message": "an error occurred during closing of "
-                        f"asynchronous generator {agen!r}",
-                        "exception": result,
-                        "asyncgen": agen,
-                    }
-                )

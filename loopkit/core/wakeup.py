@@ -16,6 +16,10 @@ class Wakeup:
 
     __slots__ = ("_read_fd", "_uses_eventfd", "_write_fd")
 
+    _read_fd: int
+    _write_fd: int
+    _uses_eventfd: bool
+
     def __init__(self) -> None:
         eventfd = getattr(os, "eventfd", None)
         if eventfd is not None:
@@ -42,8 +46,9 @@ class Wakeup:
         except (BlockingIOError, InterruptedError):
             # Already readable to the brim: the loop will wake anyway.
             pass
-        except OSError:
-            # Closed by loop.close() racing with a late caller: nothing to wake.
+        except (OSError, ValueError):
+            # Closed by loop.close() racing with a late caller (the fd is -1
+            # then, which os calls refuse with ValueError): nothing to wake.
             pass
 
     def drain(self) -> None:

@@ -23,11 +23,22 @@ class EpollPoller:
     def __init__(self) -> None:
         self._epoll = select.epoll()
         self.poll = self._epoll.poll  # (timeout: float | None) -> [(fd, mask)]
-        self.modify = self._epoll.modify
 
     def register(self, fd: int, events: int) -> None:
         """Watch fd; a regular file or a closed fd raises OSError (EPERM/EBADF)."""
         self._epoll.register(fd, events)
+
+    def modify(self, fd: int, events: int) -> None:
+        """Change what is watched on fd.
+
+        epoll drops an fd by itself when it is closed. If its number was then
+        reused by a new file, the loop still believes it registered and asks
+        for a modify, which epoll answers with ENOENT: register the new file.
+        """
+        try:
+            self._epoll.modify(fd, events)
+        except FileNotFoundError:
+            self._epoll.register(fd, events)
 
     def unregister(self, fd: int) -> None:
         """Stop watching fd; an fd already closed (so already dropped) is fine."""

@@ -1,6 +1,49 @@
-"""The tcp transport family: stream connections, servers and TLS.
+"""The tcp plugin: stream connections and servers, TLS wiring, sendfile, sock_* calls.
 
-This package is the tcp plugin. ``tls`` (with ``tls_transport`` and
-``tls_start``) is the TLS layer that any stream transport of the family (tcp,
-unix, third-party) places itself under; it registers no loop method by itself.
+The loop methods it contributes are plain functions taking the loop as
+``self``; assembly binds them into the loop class. The modules:
+
+* :mod:`~loopkit.plugins.tcp.stream_transport`: the stream transport (shared
+  with the unix family);
+* :mod:`~loopkit.plugins.tcp.connect`: create_connection, connect_accepted_socket;
+* :mod:`~loopkit.plugins.tcp.listen` and :mod:`~loopkit.plugins.tcp.server`:
+  create_server and the Server object;
+* :mod:`~loopkit.plugins.tcp.sockcalls`: sock_recv, sock_sendall, ...;
+* :mod:`~loopkit.plugins.tcp.sendfile`: sendfile and sock_sendfile;
+* :mod:`~loopkit.plugins.tcp.tlswire`: plugging the TLS layer in, start_tls.
+
+This module must never hold per-loop state: everything lives on the loop or
+the transports.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from loopkit.plugins.tcp import connect, listen, sendfile, sockcalls, tlswire
+
+from loopkit.core.hookspecs import hookimpl
+
+
+@hookimpl
+def loopkit_requires() -> list[str]:
+    """Host names are resolved by the resolver plugin."""
+    return ["resolver"]
+
+
+@hookimpl
+def loopkit_loop_methods() -> dict[str, Any]:
+    """The TCP part of the asyncio loop API."""
+    return {
+        "create_connection": connect.create_connection,
+        "connect_accepted_socket": connect.connect_accepted_socket,
+        "create_server": listen.create_server,
+        "start_tls": tlswire.start_tls,
+        "sendfile": sendfile.sendfile,
+        "sock_sendfile": sendfile.sock_sendfile,
+        "sock_recv": sockcalls.sock_recv,
+        "sock_recv_into": sockcalls.sock_recv_into,
+        "sock_sendall": sockcalls.sock_sendall,
+        "sock_connect": sockcalls.sock_connect,
+        "sock_accept": sockcalls.sock_accept,
+    }

@@ -1,0 +1,43 @@
+"""The signals plugin: ``add_signal_handler`` and ``remove_signal_handler``.
+
+* :mod:`~loopkit.plugins.signals.handlers`: the loop methods and the
+  per-loop handler table;
+* :mod:`~loopkit.plugins.signals.channel`: the process-wide part (the
+  wake-up fd, the socket pair the signal numbers arrive on, and which loop
+  owns which signal).
+
+Unix only, like asyncio's signal handlers. This module holds no state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loopkit.plugins.signals import handlers
+from loopkit.plugins.signals.handlers import UncatchableSignalError
+
+from loopkit.core.hookspecs import hookimpl
+
+__all__ = ["UncatchableSignalError"]
+
+
+@hookimpl
+def loopkit_loop_methods() -> dict[str, Any]:
+    """The signal part of the asyncio loop API and the per-signal dispatch helper."""
+    return {
+        "add_signal_handler": handlers.add_signal_handler,
+        "remove_signal_handler": handlers.remove_signal_handler,
+        "_handle_signal": handlers._handle_signal,
+    }
+
+
+@hookimpl
+def loopkit_loop_created(loop: Any) -> None:
+    """Each loop starts with no signal handlers."""
+    handlers.created(loop)
+
+
+@hookimpl
+def loopkit_loop_closing(loop: Any) -> None:
+    """Closing removes the loop's handlers and restores the wake-up fd."""
+    handlers.closing(loop)

@@ -1,0 +1,553 @@
+"""The stream transport: one connected stream socket, any address family.
+
+This is the transport behind ``create_connection``, ``create_server`` and
+``connect_accepted_socket``, and the unix family reuses it unchanged: nothing
+here depends on the socket being TCP except switching TCP_NODELAY on when it
+is one.
+
+Theory of operation:
+
+* *Reading* is a reader watcher on the socket's fd. A plain Protocol gets
+  ``data_received(sock.recv(...))``; a BufferedProtocol lends a buffer that
+  ``recv_into`` fills. The watcher is registered only while reading is wanted
+  (not paused, not closing), so a paused transport costs the poller nothing.
+* *Writing* goes straight to the kernel while nothing is queued; only what the
+  kernel does not take is queued, and a writer watcher drains the queue with
+  ``sendmsg`` (scatter-gather) when there are several chunks. The protocol is
+  paused above the high-water mark and resumed at or below the low-water mark.
+* *Closing* is ``close()`` (flush, then close), ``abort()`` (drop the queue,
+  close now) or a fatal error. Whatever the path, ``connection_lost`` runs
+  exactly once, from a fresh callback, and the socket is closed right after.
+
+What it must never do: block, let an exception from a protocol callback
+escape into the loop (it becomes a fatal error of this connection only), or
+call ``connection_lost`` twice.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import itertools
+import os
+import socket
+import warnings
+from asyncio import constants, futures, protocols, transports, trsock
+from asyncio.log import logger
+from typing import Any
+
+#: Bytes asked of the kernel per read for a plain Protocol.
+MAX_READ_SIZE = 256 * 1024
+#: Default high-water mark of the write queue (the low mark is a quarter).
+DEFAULT_HIGH_WATER = 64 * 1024
+#: After this many writes to a lost connection, each further one is logged.
+LOG_AFTER_LOST_WRITES = 5
+
+try:
+    _IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024)
+except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+    _IOV_MAX = 16
+if _IOV_MAX <= 0:  # pragma: no cover - sysconf answered "no limit"
+    _IOV_MAX = 1024
+
+_HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
+_TRY_AGAIN = (BlockingIOError, InterruptedError)
+_INET_FAMILIES = (socket.AF_INET, getattr(socket, "AF_INET6", socket.AF_INET))
+
+
+def set_nodelay(sock: socket.socket) -> None:
+    """Turn Nagle's algorithm off on a TCP socket (a no-op for other sockets)."""
+    if (
+        hasattr(socket, "TCP_NODELAY")
+        and sock.family in _INET_FAMILIES
+        and sock.type == socket.SOCK_STREAM
+        and sock.proto in (0, socket.IPPROTO_TCP)
+    ):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # pragma: no cover - a socket that refuses it still works
+            pass
+
+
+def _set_result_unless_cancelled(fut: futures.Future[Any], result: Any) -> None:
+    if not fut.cancelled():
+        fut.set_result(result)
+
+
+class StreamTransport(transports.Transport):
+    """A bidirectional transport over a connected, non-blocking stream socket."""
+
+    #: loop.start_tls() accepts this transport.
+    _start_tls_compatible = True
+    #: loop.sendfile() may use os.sendfile on it.
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+
+    def __init__(
+        self,
+        loop: Any,
+        sock: socket.socket,
+        protocol: protocols.BaseProtocol,
+        waiter: futures.Future[Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        server: Any = None,
+    ) -> None:
+        super().__init__()
+        self._extra: dict[str, Any] = dict(extra) if extra else {}
+        self._extra["socket"] = trsock.TransportSocket(sock)
+        try:
+            self._extra["sockname"] = sock.getsockname()
+        except OSError:
+            self._extra["sockname"] = None
+        if "peername" not in self._extra:
+            try:
+                self._extra["peername"] = sock.getpeername()
+            except OSError:
+                self._extra["peername"] = None
+        self._loop = loop
+        self._sock: socket.socket | None = sock
+        self._sock_fd = sock.fileno()
+        self._server = server
+        self._protocol: Any = None
+        self._buffered = False
+        self._buffer: collections.deque[bytes | memoryview] = collections.deque()
+        self._buffer_size = 0
+        self._conn_lost = 0
+        self._closing = False
+        self._paused = False  # reading paused by the user (or by eof kept open)
+        self._reader_on = False
+        self._at_eof = False  # the peer sent EOF: there is nothing more to read
+        self._eof = False  # write_eof() called
+        self._protocol_paused = False  # pause_writing() in effect
+        self._high_water = DEFAULT_HIGH_WATER
+        self._low_water = DEFAULT_HIGH_WATER // 4
+        self._empty_waiter: futures.Future[None] | None = None
+        self.set_protocol(protocol)
+        set_nodelay(sock)
+        loop._fd_owners[self._sock_fd] = self
+        if server is not None:
+            server._attach(self)
+        loop.call_soon(protocol.connection_made, self)
+        loop.call_soon(self._start_reading)
+        if waiter is not None:
+            loop.call_soon(_set_result_unless_cancelled, waiter, None)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._sock is None else ("closing" if self._closing else "open")
+        info = [type(self).__name__, f"fd={self._sock_fd}", state]
+        if self._sock is not None:
+            info.append(f"read={'polling' if self._reader_on else 'idle'}")
+            info.append(f"write=<bufsize={self._buffer_size}>")
+        return "<{}>".format(" ".join(info))
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        if self._sock is not None:
+            _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
+            self._sock.close()
+
+    # ------------------------------------------------------------------
+    # Protocol
+    # ------------------------------------------------------------------
+
+    def set_protocol(self, protocol: protocols.BaseProtocol) -> None:
+        """Deliver further events to ``protocol`` (plain or buffered)."""
+        buffered = isinstance(protocol, protocols.BufferedProtocol)
+        self._protocol = protocol
+        if buffered != self._buffered:
+            self._buffered = buffered
+            if self._reader_on:  # the watcher holds the old read method
+                self._loop._add_reader(self._sock_fd, self._read_method())
+
+    def get_protocol(self) -> Any:
+        return self._protocol
+
+    def _read_method(self) -> Any:
+        return self._read_ready_buffered if self._buffered else self._read_ready
+
+    # ------------------------------------------------------------------
+    # Reading
+    # ------------------------------------------------------------------
+
+    def _start_reading(self) -> None:
+        if self._paused or self._closing or self._reader_on or self._at_eof:
+            return
+        self._reader_on = True
+        self._loop._add_reader(self._sock_fd, self._read_method())
+
+    def _stop_reading(self) -> None:
+        if self._reader_on:
+            self._reader_on = False
+            self._loop._remove_reader(self._sock_fd)
+
+    def is_reading(self) -> bool:
+        """False while paused, after the peer's EOF, and once closing."""
+        return not self._paused and not self._closing and not self._at_eof
+
+    def pause_reading(self) -> None:
+        """Stop calling the protocol with data until :meth:`resume_reading`."""
+        if self._closing or self._paused:
+            return
+        self._paused = True
+        self._stop_reading()
+        if self._loop._debug:
+            logger.debug("%r pauses reading", self)
+
+    def resume_reading(self) -> None:
+        """Deliver data to the protocol again."""
+        if self._closing or not self._paused:
+            return
+        self._paused = False
+        self._start_reading()
+        if self._loop._debug:
+            logger.debug("%r resumes reading", self)
+
+    def _read_ready(self) -> None:
+        if self._conn_lost:
+            return
+        try:
+            data = self._sock.recv(MAX_READ_SIZE)  # type: ignore[union-attr]
+        except _TRY_AGAIN:
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if not data:
+            self._read_eof()
+            return
+        try:
+            self._protocol.data_received(data)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
+
+    def _read_ready_buffered(self) -> None:
+        if self._conn_lost:
+            return
+        try:
+            buf = self._protocol.get_buffer(-1)
+            if not len(buf):
+                raise RuntimeError("get_buffer() returned an empty buffer")
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.get_buffer() call failed.")
+            return
+        try:
+            nbytes = self._sock.recv_into(buf)  # type: ignore[union-attr]
+        except _TRY_AGAIN:
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if not nbytes:
+            self._read_eof()
+            return
+        try:
+            self._protocol.buffer_updated(nbytes)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.buffer_updated() call failed.")
+
+    def _read_eof(self) -> None:
+        """The peer will send no more: ask the protocol whether to stay open."""
+        if self._loop._debug:
+            logger.debug("%r received EOF", self)
+        try:
+            keep_open = self._protocol.eof_received()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.eof_received() call failed.")
+            return
+        if keep_open:
+            # Half-open: we may still write; nothing more will be read, so
+            # the watcher goes for good (resume_reading does not bring it back).
+            self._at_eof = True
+            self._stop_reading()
+        else:
+            self.close()
+
+    # ------------------------------------------------------------------
+    # Writing
+    # ------------------------------------------------------------------
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Send ``data``: at once as far as the kernel takes it, the rest queued."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"data argument must be a bytes-like object, not {type(data).__name__!r}"
+            )
+        if self._eof:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        if self._empty_waiter is not None:
+            raise RuntimeError("unable to write; sendfile is in progress")
+        if not data:
+            return
+        if self._conn_lost:
+            self._note_lost_write()
+            return
+        if isinstance(data, memoryview) and data.itemsize != 1:
+            data = data.cast("B")
+        if not self._buffer:
+            try:
+                sent = self._sock.send(data)  # type: ignore[union-attr]
+            except _TRY_AGAIN:
+                sent = 0
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal write error on socket transport")
+                return
+            if sent == len(data):
+                return
+            rest: bytes | memoryview = (
+                memoryview(data)[sent:] if isinstance(data, bytes) else bytes(data[sent:])
+            )
+            self._loop._add_writer(self._sock_fd, self._write_ready)
+        else:
+            rest = data if isinstance(data, bytes) else bytes(data)
+        self._buffer.append(rest)
+        self._buffer_size += len(rest)
+        self._maybe_pause_protocol()
+
+    def writelines(self, list_of_data: Any) -> None:
+        """Send several buffers in one scatter-gather ``sendmsg`` where possible."""
+        if self._eof:
+            raise RuntimeError("Cannot call writelines() after write_eof()")
+        if self._empty_waiter is not None:
+            raise RuntimeError("unable to writelines; sendfile is in progress")
+        chunks = [data if isinstance(data, bytes) else bytes(data) for data in list_of_data]
+        if not chunks:
+            return
+        if self._conn_lost:
+            self._note_lost_write()
+            return
+        was_empty = not self._buffer
+        for chunk in chunks:
+            if chunk:
+                self._buffer.append(chunk)
+                self._buffer_size += len(chunk)
+        if not self._buffer:
+            return
+        if was_empty:
+            # Nothing was waiting for the writer watcher: send now.
+            if not self._flush():
+                return
+            if self._buffer:
+                self._loop._add_writer(self._sock_fd, self._write_ready)
+        self._maybe_pause_protocol()
+
+    def _note_lost_write(self) -> None:
+        if self._conn_lost >= LOG_AFTER_LOST_WRITES:
+            logger.warning("socket.send() raised exception.")
+        self._conn_lost += 1
+
+    def _flush(self) -> bool:
+        """Send as much of the queue as the kernel takes; False after a fatal error."""
+        buffer = self._buffer
+        try:
+            if len(buffer) > 1 and _HAS_SENDMSG:
+                sent = self._sock.sendmsg(  # type: ignore[union-attr]
+                    buffer if len(buffer) <= _IOV_MAX else itertools.islice(buffer, _IOV_MAX)
+                )
+            else:
+                sent = self._sock.send(buffer[0])  # type: ignore[union-attr]
+        except _TRY_AGAIN:
+            return True
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop._remove_writer(self._sock_fd)
+            buffer.clear()
+            self._buffer_size = 0
+            self._fatal_error(exc, "Fatal write error on socket transport")
+            if self._empty_waiter is not None:
+                self._empty_waiter.set_exception(exc)
+            return False
+        self._buffer_size -= sent
+        while sent:
+            head = buffer[0]
+            size = len(head)
+            if sent >= size:
+                buffer.popleft()
+                sent -= size
+            else:
+                buffer[0] = memoryview(head)[sent:]
+                break
+        return True
+
+    def _write_ready(self) -> None:
+        if self._conn_lost:
+            return
+        if self._buffer and not self._flush():
+            return
+        self._maybe_resume_protocol()
+        if self._buffer:
+            return
+        self._loop._remove_writer(self._sock_fd)
+        if self._empty_waiter is not None:
+            self._empty_waiter.set_result(None)
+        if self._closing:
+            self._conn_lost += 1
+            self._call_connection_lost(None)
+        elif self._eof:
+            self._shutdown_write()
+
+    def _shutdown_write(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_WR)  # type: ignore[union-attr]
+        except OSError as exc:
+            if exc.errno != errno.ENOTCONN:
+                self._fatal_error(exc, "Fatal error on socket shutdown")
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        """Close the write side once the queue is flushed; reading goes on."""
+        if self._closing or self._eof:
+            return
+        self._eof = True
+        if not self._buffer:
+            self._shutdown_write()
+
+    # ------------------------------------------------------------------
+    # Flow control of writes
+    # ------------------------------------------------------------------
+
+    def get_write_buffer_size(self) -> int:
+        return self._buffer_size
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return (self._low_water, self._high_water)
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """Set the marks at which the protocol is paused / resumed for writing."""
+        if high is None:
+            high = DEFAULT_HIGH_WATER if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high_water = high
+        self._low_water = low
+        self._maybe_pause_protocol()
+
+    def _maybe_pause_protocol(self) -> None:
+        if self._protocol_paused or self._buffer_size <= self._high_water:
+            return
+        self._protocol_paused = True
+        try:
+            self._protocol.pause_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._report("protocol.pause_writing() failed", exc)
+
+    def _maybe_resume_protocol(self) -> None:
+        if not self._protocol_paused or self._buffer_size > self._low_water:
+            return
+        self._protocol_paused = False
+        try:
+            self._protocol.resume_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._report("protocol.resume_writing() failed", exc)
+
+    def _report(self, message: str, exc: BaseException) -> None:
+        self._loop.call_exception_handler(
+            {"message": message, "exception": exc, "transport": self, "protocol": self._protocol}
+        )
+
+    # ------------------------------------------------------------------
+    # sendfile support (used by loop.sendfile)
+    # ------------------------------------------------------------------
+
+    def _make_empty_waiter(self) -> futures.Future[None]:
+        """A future done once the write queue is empty; writes are refused meanwhile."""
+        if self._empty_waiter is not None:
+            raise RuntimeError("Empty waiter is already set")
+        waiter: futures.Future[None] = self._loop.create_future()
+        self._empty_waiter = waiter
+        if not self._buffer:
+            waiter.set_result(None)
+        return waiter
+
+    def _reset_empty_waiter(self) -> None:
+        self._empty_waiter = None
+
+    # ------------------------------------------------------------------
+    # Closing
+    # ------------------------------------------------------------------
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        """Stop reading; close once everything queued has been sent."""
+        if self._closing:
+            return
+        self._closing = True
+        self._stop_reading()
+        if not self._buffer:
+            self._conn_lost += 1
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    def abort(self) -> None:
+        """Close now, dropping whatever is still queued."""
+        self._force_close(None)
+
+    def _fatal_error(self, exc: BaseException, message: str) -> None:
+        """End this connection because of ``exc``; only non-OSErrors are reported."""
+        if isinstance(exc, OSError):
+            if self._loop._debug:
+                logger.debug("%r: %s", self, message, exc_info=True)
+        else:
+            self._loop.call_exception_handler(
+                {
+                    "message": message,
+                    "exception": exc,
+                    "transport": self,
+                    "protocol": self._protocol,
+                }
+            )
+        self._force_close(exc)
+
+    def _force_close(self, exc: BaseException | None) -> None:
+        if self._conn_lost:
+            return
+        if self._buffer:
+            self._buffer.clear()
+            self._buffer_size = 0
+            self._loop._remove_writer(self._sock_fd)
+        if not self._closing:
+            self._closing = True
+            self._stop_reading()
+        self._conn_lost += 1
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _call_connection_lost(self, exc: BaseException | None) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        try:
+            self._protocol.connection_lost(exc)
+        finally:
+            self._sock = None
+            if self._loop._fd_owners.get(self._sock_fd) is self:
+                del self._loop._fd_owners[self._sock_fd]
+            sock.close()
+            waiter = self._empty_waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(ConnectionError("Connection is closed by peer"))
+            self._protocol = None
+            server = self._server
+            if server is not None:
+                self._server = None
+                server._detach(self)

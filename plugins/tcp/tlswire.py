@@ -1,0 +1,121 @@
+"""Wiring a connected socket to a protocol, with or without a TLS layer.
+
+The TLS layer itself lives in :mod:`loopkit.plugins.tcp.tls` (a Protocol that
+sits between the plain stream transport and the user's protocol). This module
+only plugs it in: for new connections (``ssl=`` of create_connection,
+create_server, connect_accepted_socket) and for ``loop.start_tls`` on an
+existing transport. It imports the TLS layer (and with it :mod:`ssl`) only
+when TLS is actually asked for, so plain TCP never pays for it.
+
+What it must never do: implement any part of TLS, or leave a transport open
+when the handshake it waited for failed.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from asyncio import futures, protocols
+from typing import Any
+
+from loopkit.plugins.tcp.stream_transport import StreamTransport
+
+
+def check_not_ssl_socket(sock: Any) -> None:
+    """Refuse an :class:`ssl.SSLSocket` (asyncio does its own TLS over plain sockets)."""
+    ssl_module = sys.modules.get("ssl")  # no SSLSocket can exist before ssl is imported
+    if ssl_module is not None and isinstance(sock, ssl_module.SSLSocket):
+        raise TypeError("Socket cannot be of type SSLSocket")
+
+
+def make_transport(
+    loop: Any,
+    sock: socket.socket,
+    protocol: protocols.BaseProtocol,
+    waiter: futures.Future[Any] | None,
+    *,
+    ssl: Any = None,
+    server_side: bool = False,
+    server_hostname: str | None = None,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
+    server: Any = None,
+    extra: dict[str, Any] | None = None,
+) -> Any:
+    """Make the transport the user sees for ``sock``; ``waiter`` completes when it is ready.
+
+    Without ``ssl`` that is a :class:`StreamTransport`. With it, the stream
+    transport carries a TLS protocol, and the returned transport is the TLS
+    layer's application transport; ``waiter`` then completes after the
+    handshake (or fails with its error).
+    """
+    if not ssl:
+        return StreamTransport(loop, sock, protocol, waiter, extra, server)
+    from loopkit.plugins.tcp.tls import TLSProtocol  # type: ignore[import-not-found,unused-ignore]
+
+    sslcontext = None if isinstance(ssl, bool) else ssl
+    tls_proto = TLSProtocol(
+        loop,
+        protocol,
+        sslcontext,
+        waiter,
+        server_side,
+        server_hostname,
+        ssl_handshake_timeout=ssl_handshake_timeout,
+        ssl_shutdown_timeout=ssl_shutdown_timeout,
+    )
+    StreamTransport(loop, sock, tls_proto, None, extra, server)
+    return tls_proto._app_transport
+
+
+async def start_tls(
+    self: Any,
+    transport: Any,
+    protocol: protocols.BaseProtocol,
+    sslcontext: Any,
+    *,
+    server_side: bool = False,
+    server_hostname: str | None = None,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
+) -> Any:
+    """Upgrade ``transport`` to TLS; return the new transport ``protocol`` must use.
+
+    Reading on the old transport is paused until the TLS layer is in place,
+    so no plain bytes reach it before ``connection_made``. If the handshake
+    fails (or this call is cancelled) the transport is closed.
+    """
+    import ssl
+
+    from loopkit.plugins.tcp.tls import TLSProtocol  # type: ignore[import-not-found,unused-ignore]
+
+    if not isinstance(sslcontext, ssl.SSLContext):
+        raise TypeError(
+            f"sslcontext is expected to be an instance of ssl.SSLContext, got {sslcontext!r}"
+        )
+    if not getattr(transport, "_start_tls_compatible", False):
+        raise TypeError(f"transport {transport!r} is not supported by start_tls()")
+    waiter = self.create_future()
+    tls_proto = TLSProtocol(
+        self,
+        protocol,
+        sslcontext,
+        waiter,
+        server_side,
+        server_hostname,
+        ssl_handshake_timeout=ssl_handshake_timeout,
+        ssl_shutdown_timeout=ssl_shutdown_timeout,
+        call_connection_made=False,
+    )
+    transport.pause_reading()
+    transport.set_protocol(tls_proto)
+    made = self.call_soon(tls_proto.connection_made, transport)
+    resumed = self.call_soon(transport.resume_reading)
+    try:
+        await waiter
+    except BaseException:
+        transport.close()
+        made.cancel()
+        resumed.cancel()
+        raise
+    return tls_proto._app_transport

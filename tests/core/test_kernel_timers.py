@@ -1,0 +1,211 @@
+"""call_later / call_at and TimerHandle, on the loop's monotonic clock."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import loopkit
+
+
+def test_loop_time_is_the_monotonic_clock(any_loop: asyncio.AbstractEventLoop) -> None:
+    before = time.monotonic()
+    now = any_loop.time()
+    after = time.monotonic()
+    assert before <= now <= after
+
+
+def test_call_later_returns_a_timer_handle_due_delay_seconds_from_now(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    start = any_loop.time()
+    timer = any_loop.call_later(30, print)
+    assert isinstance(timer, asyncio.TimerHandle)
+    assert start + 30 <= timer.when() <= any_loop.time() + 30
+    at = any_loop.call_at(start + 12.5, print)
+    assert isinstance(at, asyncio.TimerHandle)
+    assert at.when() == start + 12.5
+
+
+def test_timer_fires_no_earlier_than_its_deadline(any_loop: asyncio.AbstractEventLoop) -> None:
+    fired: list[float] = []
+    timer = any_loop.call_later(0.05, lambda: (fired.append(any_loop.time()), any_loop.stop()))
+    any_loop.run_forever()
+    assert len(fired) == 1
+    # Within the clock resolution, as asyncio allows.
+    assert fired[0] >= timer.when() - time.get_clock_info("monotonic").resolution
+
+
+def test_timers_run_in_deadline_order(any_loop: asyncio.AbstractEventLoop) -> None:
+    calls: list[str] = []
+    now = any_loop.time()
+    any_loop.call_at(now + 0.03, calls.append, "third")
+    any_loop.call_at(now + 0.01, calls.append, "first")
+    any_loop.call_at(now + 0.02, calls.append, "second")
+    any_loop.call_at(now + 0.04, any_loop.stop)
+    any_loop.run_forever()
+    assert calls == ["first", "second", "third"]
+
+
+def test_equal_deadlines_fire_in_scheduling_order(loop: asyncio.AbstractEventLoop) -> None:
+    """A loopkit guarantee that asyncio lacks.
+
+    asyncio's heap of TimerHandles is not stable: timers with one deadline
+    run in an arbitrary order (see the asyncio variant below). loopkit breaks
+    ties by scheduling order, so they run first-scheduled, first-run.
+    """
+    calls: list[int] = []
+    when = loop.time() + 0.01
+    for i in range(50):
+        loop.call_at(when, calls.append, i)
+    loop.call_at(when, loop.stop)
+    loop.run_forever()
+    assert calls == list(range(50))
+
+
+def test_asyncio_itself_does_not_order_equal_deadlines() -> None:
+    """Why the test above is loopkit-only: it would fail on asyncio's loop."""
+    reference = asyncio.new_event_loop()
+    try:
+        calls: list[int] = []
+        when = reference.time() + 0.01
+        for i in range(50):
+            reference.call_at(when, calls.append, i)
+        reference.call_at(when + 0.01, reference.stop)
+        reference.run_forever()
+        assert sorted(calls) == list(range(50))
+        assert calls != list(range(50))
+    finally:
+        reference.close()
+
+
+def test_cancelled_timer_never_runs(any_loop: asyncio.AbstractEventLoop) -> None:
+    calls: list[str] = []
+    timer = any_loop.call_later(0.01, calls.append, "cancelled")
+    assert not timer.cancelled()
+    timer.cancel()
+    assert timer.cancelled()
+    timer.cancel()  # twice is harmless
+    any_loop.call_later(0.02, any_loop.stop)
+    any_loop.run_forever()
+    assert calls == []
+
+
+def test_timer_cancelled_after_it_became_due_does_not_run(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    calls: list[str] = []
+    when = any_loop.time() + 0.01
+    # Both are due in the same iteration; the first cancels the second.
+    second: list[asyncio.TimerHandle] = []
+    any_loop.call_at(when, lambda: second[0].cancel())
+    second.append(any_loop.call_at(when, calls.append, "second"))
+    any_loop.call_at(when + 0.01, any_loop.stop)
+    any_loop.run_forever()
+    assert calls == []
+
+
+def test_many_cancelled_timers_are_compacted_away(any_loop: asyncio.AbstractEventLoop) -> None:
+    timers = [any_loop.call_later(3600 + i, print) for i in range(1000)]
+    assert len(any_loop._scheduled) == 1000  # type: ignore[attr-defined]
+    # Cancel the *later* timers: the head of the heap stays live, so only a
+    # compaction (not the lazy drop of cancelled timers at the head) removes them.
+    for timer in timers[100:]:
+        timer.cancel()
+    any_loop.call_soon(any_loop.stop)
+    any_loop.run_forever()
+    assert len(any_loop._scheduled) == 100  # type: ignore[attr-defined]
+    for timer in timers[:100]:
+        timer.cancel()
+
+
+def test_cancelled_timer_at_the_head_is_dropped_without_compaction(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    first = any_loop.call_later(3600, print)
+    any_loop.call_later(7200, print)
+    first.cancel()
+    any_loop.call_soon(any_loop.stop)
+    any_loop.run_forever()
+    assert len(any_loop._scheduled) == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("delay", [10**9, 1e12, float("inf")])
+def test_very_long_delays_do_not_break_the_poller(
+    poller_loop: asyncio.AbstractEventLoop, delay: float
+) -> None:
+    calls: list[str] = []
+    far = poller_loop.call_later(delay, calls.append, "far")
+    poller_loop.call_later(0.01, calls.append, "near")
+    poller_loop.call_later(0.02, poller_loop.stop)
+    poller_loop.run_forever()
+    assert calls == ["near"]
+    assert not far.cancelled()
+    far.cancel()
+
+
+def test_a_loop_with_only_a_far_timer_still_wakes_for_a_thread(
+    poller_loop: asyncio.AbstractEventLoop,
+) -> None:
+    import threading
+
+    poller_loop.call_later(10**9, print)
+    thread = threading.Timer(0.05, poller_loop.call_soon_threadsafe, args=(poller_loop.stop,))
+    thread.start()
+    poller_loop.run_forever()
+    thread.join()
+
+
+def test_none_delay_or_deadline_is_a_type_error(any_loop: asyncio.AbstractEventLoop) -> None:
+    with pytest.raises(TypeError):
+        any_loop.call_later(None, print)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        any_loop.call_at(None, print)  # type: ignore[arg-type]
+
+
+def test_asyncio_sleep_uses_the_timers(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> float:
+        start = any_loop.time()
+        await asyncio.sleep(0.05)
+        return any_loop.time() - start
+
+    assert any_loop.run_until_complete(main()) >= 0.04
+
+
+class _ShiftedClock:
+    """A plugin giving the loop its own clock: monotonic time plus a day."""
+
+    @loopkit.hookimpl
+    def loopkit_loop_overrides(self) -> dict[str, Any]:
+        def shifted_time(loop: Any) -> float:
+            return time.monotonic() + 86400.0
+
+        return {"time": shifted_time}
+
+
+def test_timers_follow_a_clock_given_by_a_plugin() -> None:
+    loop = loopkit.new_event_loop(plugins=[_ShiftedClock()])
+    try:
+        assert loop.time() > time.monotonic() + 86000
+        calls: list[str] = []
+        loop.call_at(loop.time() + 0.01, calls.append, "call_at")
+        loop.call_later(0.02, calls.append, "call_later")
+        loop.call_at(loop.time() + 0.03, loop.stop)
+        # If the run loop read another clock, it would sleep for a day: stop it.
+        watchdog = threading.Timer(5.0, loop.call_soon_threadsafe, args=(loop.stop,))
+        watchdog.start()
+        try:
+            loop.run_forever()
+        finally:
+            watchdog.cancel()
+            watchdog.join()
+        assert calls == ["call_at", "call_later"]
+        assert loop.run_until_complete(asyncio.wait_for(asyncio.sleep(0.01, "slept"), 5)) == (
+            "slept"
+        )
+    finally:
+        loop.close()

@@ -1,0 +1,468 @@
+"""The stream transport, driven over real loopback connections.
+
+Each test connects a loopkit transport (through ``create_connection(sock=)``)
+to a plain socket that the test controls as the peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from asyncio import trsock
+from typing import Any
+
+import pytest
+from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
+
+
+async def connect(protocol: Any = None, **kw: Any) -> tuple[Any, Any, socket.socket]:
+    """A loopkit transport and the raw peer socket at the other end."""
+    loop = asyncio.get_running_loop()
+    ours, peer = socket_pair()
+    transport, proto = await loop.create_connection(protocol or (lambda: Recorder(**kw)), sock=ours)
+    return transport, proto, peer
+
+
+async def peer_recv_all(peer: socket.socket, nbytes: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    data = bytearray()
+    while len(data) < nbytes:
+        chunk = await loop.sock_recv(peer, 1 << 20)
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
+
+
+async def settle(rounds: int = 5) -> None:
+    for _ in range(rounds):
+        await asyncio.sleep(0)
+
+
+def test_write_goes_to_the_kernel_at_once(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        transport.write(b"hello")
+        # No loop iteration has run: the bytes are already in the kernel.
+        assert transport.get_write_buffer_size() == 0
+        peer.setblocking(True)
+        assert peer.recv(10) == b"hello"
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_write_queues_what_the_kernel_refuses_and_pauses_the_protocol(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        payload = bytes(range(256)) * 16384  # 4 MiB, more than the kernel buffers
+        transport.write(payload)
+        assert 0 < transport.get_write_buffer_size() < len(payload)
+        assert proto.paused == 1 and proto.resumed == 0
+        received = await peer_recv_all(peer, len(payload))
+        assert received == payload
+        await settle()
+        assert transport.get_write_buffer_size() == 0
+        assert proto.resumed == 1
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_writes_keep_their_order_while_queued(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        parts = [bytes([i]) * 100_000 for i in range(20)]
+        for part in parts:
+            transport.write(bytearray(part))  # mutable: must be copied when queued
+        assert await peer_recv_all(peer, 2_000_000) == b"".join(parts)
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_writelines_sends_every_buffer_in_order(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        transport.writelines([b"ab", bytearray(b"cd"), memoryview(b"ef"), b""])
+        assert transport.get_write_buffer_size() == 0  # sent at once
+        assert await peer_recv_all(peer, 6) == b"abcdef"
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_writelines_respects_the_high_water_mark(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        chunks = [b"y" * 65536 for _ in range(64)]
+        transport.writelines(chunks)
+        assert transport.get_write_buffer_size() > 65536
+        assert proto.paused == 1
+        assert await peer_recv_all(peer, 64 * 65536) == b"".join(chunks)
+        await settle()
+        assert proto.resumed == 1 and transport.get_write_buffer_size() == 0
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_write_refuses_what_is_not_bytes(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        with pytest.raises(TypeError, match="bytes-like"):
+            transport.write("text")
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_write_buffer_limits(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        assert transport.get_write_buffer_limits() == (16384, 65536)
+        transport.set_write_buffer_limits(high=1000)
+        assert transport.get_write_buffer_limits() == (250, 1000)
+        transport.set_write_buffer_limits(low=100)
+        assert transport.get_write_buffer_limits() == (100, 400)
+        with pytest.raises(ValueError, match="must be >="):
+            transport.set_write_buffer_limits(high=1, low=2)
+        with pytest.raises(ValueError):
+            transport.set_write_buffer_limits(high=-1, low=-1)
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_lowering_the_high_water_mark_below_the_queue_pauses_at_once(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        transport.set_write_buffer_limits(high=10_000_000)
+        fill_kernel_buffers(transport.get_extra_info("socket")._sock)
+        transport.write(b"z" * 1000)
+        assert transport.get_write_buffer_size() == 1000 and proto.paused == 0
+        transport.set_write_buffer_limits(high=100)
+        assert proto.paused == 1
+        transport.abort()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_write_eof_half_closes_and_reading_goes_on(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        assert transport.can_write_eof()
+        transport.write(b"last words")
+        transport.write_eof()
+        with pytest.raises(RuntimeError, match="write_eof"):
+            transport.write(b"more")
+        assert await peer_recv_all(peer, 100) == b"last words"  # then b'' (EOF)
+        peer.send(b"reply")
+        assert await proto.receive(5) == b"reply"
+        peer.close()
+        await proto.eof
+        assert await proto.lost is None
+
+    run(main())
+
+
+def test_peer_half_close_closes_unless_eof_received_keeps_it_open(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        peer.shutdown(socket.SHUT_WR)
+        assert await proto.lost is None
+        assert proto.events == ["made", "eof", "lost"]
+        peer.close()
+
+        transport, proto, peer = await connect(keep_open=True)
+        peer.shutdown(socket.SHUT_WR)
+        await proto.eof
+        assert not transport.is_closing()
+        assert not transport.is_reading()
+        transport.pause_reading()
+        transport.resume_reading()  # there is nothing more to read: stays off
+        assert not transport.is_reading()
+        await settle()
+        assert proto.events == ["made", "eof"]  # EOF is reported once
+        transport.write(b"still here")
+        assert await peer_recv_all(peer, 10) == b"still here"
+        transport.close()
+        assert await proto.lost is None
+        peer.close()
+
+    run(main())
+
+
+def test_close_flushes_the_queue_first_and_abort_does_not(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        payload = b"q" * 3_000_000
+        transport.write(payload)
+        transport.close()
+        assert transport.is_closing()
+        transport.close()  # a second close changes nothing
+        assert await peer_recv_all(peer, len(payload) + 1) == payload
+        assert await proto.lost is None
+        assert proto.lost_calls == 1
+        peer.close()
+
+        transport, proto, peer = await connect()
+        in_kernel = fill_kernel_buffers(transport.get_extra_info("socket")._sock)
+        transport.write(payload)
+        assert transport.get_write_buffer_size() == len(payload)
+        transport.abort()
+        transport.close()
+        assert transport.get_write_buffer_size() == 0
+        assert await proto.lost is None
+        await settle()
+        assert proto.lost_calls == 1
+        # The peer gets what the kernel had; nothing of the dropped queue.
+        assert await peer_recv_all(peer, in_kernel + 1) == b"x" * in_kernel
+        peer.close()
+
+    run(main())
+
+
+def test_extra_info(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        sock = transport.get_extra_info("socket")
+        assert isinstance(sock, trsock.TransportSocket)
+        assert transport.get_extra_info("peername") == peer.getsockname()
+        assert transport.get_extra_info("sockname") == peer.getpeername()
+        assert sock.getsockname() == peer.getpeername()
+        assert transport.get_extra_info("nothing", "dflt") == "dflt"
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_pause_and_resume_reading(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        assert transport.is_reading()
+        transport.pause_reading()
+        transport.pause_reading()  # idempotent
+        assert not transport.is_reading()
+        peer.send(b"wait for it")
+        await asyncio.sleep(0.05)
+        assert proto.data == b""
+        transport.resume_reading()
+        transport.resume_reading()
+        assert transport.is_reading()
+        assert await proto.receive(11) == b"wait for it"
+        transport.close()
+        assert not transport.is_reading()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_set_protocol_redirects_events(run: Any) -> None:
+    async def main() -> None:
+        transport, first, peer = await connect()
+        second = Recorder()
+        transport.set_protocol(second)
+        assert transport.get_protocol() is second
+        peer.send(b"for the second")
+        assert await second.receive(14) == b"for the second"
+        peer.close()
+        await second.lost
+        assert first.data == b"" and not first.lost.done()
+
+    run(main())
+
+
+class Buffered(asyncio.BufferedProtocol):
+    def __init__(self, size: int = 1000) -> None:
+        self.buffer = bytearray(size)
+        self.data = bytearray()
+        self.sizes: list[int] = []
+        self.lost: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+
+    def get_buffer(self, sizehint: int) -> bytearray:
+        return self.buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.sizes.append(nbytes)
+        self.data += self.buffer[:nbytes]
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.lost.set_result(exc)
+
+
+def test_buffered_protocol_reads_into_its_own_buffer(run: Any) -> None:
+    async def main() -> None:
+        _transport, proto, peer = await connect(Buffered)
+        payload = bytes(range(256)) * 400
+        peer.setblocking(True)
+        peer.sendall(payload)
+        peer.close()
+        assert await proto.lost is None
+        assert proto.data == payload
+        assert max(proto.sizes) <= 1000
+
+    run(main())
+
+
+def test_switching_to_a_buffered_protocol_while_reading(run: Any) -> None:
+    async def main() -> None:
+        transport, plain, peer = await connect()
+        buffered = Buffered()
+        transport.set_protocol(buffered)
+        peer.send(b"into the buffer")
+        peer.close()
+        assert await buffered.lost is None
+        assert buffered.data == b"into the buffer"
+        assert plain.data == b""
+
+    run(main())
+
+
+def test_an_empty_buffer_from_get_buffer_is_a_fatal_error(loop: Any, run: Any) -> None:
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+
+    async def main() -> None:
+        _transport, proto, peer = await connect(lambda: Buffered(0))
+        peer.send(b"x")
+        exc = await proto.lost
+        assert isinstance(exc, RuntimeError)
+        assert errors[0]["message"] == "Fatal error: protocol.get_buffer() call failed."
+        peer.close()
+
+    run(main())
+
+
+def test_a_failing_data_received_ends_only_that_connection(loop: Any, run: Any) -> None:
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+
+    class Broken(Recorder):
+        def data_received(self, data: bytes) -> None:
+            raise ZeroDivisionError
+
+    async def main() -> None:
+        transport, proto, peer = await connect(Broken)
+        healthy, other, other_peer = await connect()
+        peer.send(b"boom")
+        assert isinstance(await proto.lost, ZeroDivisionError)
+        assert errors[0]["message"] == "Fatal error: protocol.data_received() call failed."
+        assert errors[0]["transport"] is transport
+        other_peer.send(b"fine")
+        assert await other.receive(4) == b"fine"
+        healthy.close()
+        await other.lost
+        peer.close()
+        other_peer.close()
+
+    run(main())
+
+
+def test_connection_lost_comes_exactly_once(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        peer.close()
+        transport.close()
+        transport.abort()
+        await proto.lost
+        await settle()
+        transport.abort()
+        await settle()
+        assert proto.lost_calls == 1
+        assert proto.events.count("lost") == 1
+
+    run(main())
+
+
+def test_writing_to_a_lost_connection_is_ignored(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        transport.abort()
+        await proto.lost
+        for _ in range(8):
+            transport.write(b"into the void")
+        peer.close()
+
+    run(main())
+
+
+def test_the_transport_owns_its_fd(loop: Any, run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        fd = transport.get_extra_info("socket").fileno()
+        with pytest.raises(RuntimeError, match="is used by transport"):
+            loop.add_reader(fd, lambda: None)
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_writelines_with_more_buffers_than_one_sendmsg_takes(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        in_kernel = fill_kernel_buffers(transport.get_extra_info("socket")._sock)
+        chunks = [b"%06d" % i for i in range(5000)]  # more than IOV_MAX buffers
+        transport.writelines(chunks)
+        assert transport.get_write_buffer_size() == 6 * 5000
+        received = await peer_recv_all(peer, in_kernel + 6 * 5000)
+        assert received[in_kernel:] == b"".join(chunks)
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_echo_under_every_poller(poller_loop: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        transport.write(b"x" * 500_000)
+        assert await peer_recv_all(peer, 500_000) == b"x" * 500_000
+        peer.send(b"back")
+        assert await proto.receive(4) == b"back"
+        peer.close()
+        assert await proto.lost is None
+
+    poller_loop.run_until_complete(asyncio.wait_for(main(), 10))
+
+
+def test_the_transport_works_over_any_stream_socket_family(run: Any) -> None:
+    """The unix family reuses this transport: an AF_UNIX pair works the same."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        ours, peer = socket.socketpair()
+        transport, proto = await loop.create_connection(Recorder, sock=ours)
+        assert transport.get_extra_info("socket").family == socket.AF_UNIX
+        transport.write(b"local")
+        peer.setblocking(False)
+        assert await loop.sock_recv(peer, 10) == b"local"
+        await loop.sock_sendall(peer, b"reply")
+        assert await proto.receive(5) == b"reply"
+        peer.close()
+        assert await proto.lost is None
+
+    run(main())

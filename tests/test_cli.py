@@ -1,0 +1,130 @@
+"""``python -m loopkit``: showing the assembled loop and running programs on it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import loopkit
+
+PROGRAM = textwrap.dedent(
+    """
+    import asyncio, sys
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(0)
+        print(type(loop).__module__, type(loop).__qualname__, loop._poller.name)
+        print("argv", sys.argv)
+        return 0
+
+    asyncio.run(main())
+    """
+)
+
+
+def run_cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("LOOPKIT_")
+    }
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "loopkit", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=cwd,
+        env=environment,
+        check=False,
+    )
+
+
+def test_show_lists_plugins_pollers_and_every_abstract_method() -> None:
+    result = run_cli()
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"loopkit {loopkit.__version__}" in out
+    assert "resolver" in out and f"[loopkit {loopkit.__version__}]" in out
+    assert "adds getaddrinfo, getnameinfo" in out
+    chosen = loopkit.assemble().available_pollers()[0]
+    assert f"poller: {chosen}" in out
+    for name in vars(asyncio.AbstractEventLoop):
+        if not name.startswith("_") and callable(getattr(asyncio.AbstractEventLoop, name)):
+            assert f"  {name} " in out, name
+    assert "call_soon                    kernel" in out
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert f"asyncio.AbstractEventLoop API on Python {version}" in out
+
+
+def test_show_a_trimmed_loop_marks_missing_methods() -> None:
+    result = run_cli("--plugins", "executor", "--exclude", "resolver", "--poller", "poll")
+    assert result.returncode == 0, result.stderr
+    assert "getaddrinfo                  missing (plugin 'resolver')" in result.stdout
+    assert "poller: poll" in result.stdout
+
+
+def test_show_reports_bad_names_with_the_valid_ones() -> None:
+    result = run_cli("--plugins", "nonesuch")
+    assert result.returncode == 2
+    assert "unknown plugin 'nonesuch'" in result.stderr
+    assert "resolver" in result.stderr
+    result = run_cli("--poller", "nonesuch")
+    assert result.returncode == 2
+    assert "unknown poller 'nonesuch'" in result.stderr
+
+
+def test_run_executes_a_script_on_loopkit_with_its_own_argv(tmp_path: Path) -> None:
+    script = tmp_path / "app.py"
+    script.write_text(PROGRAM)
+    result = run_cli("run", str(script), "--flag", "value")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("loopkit Loop ")
+    assert lines[1] == f"argv {[str(script), '--flag', 'value']!r}"
+
+
+def test_run_takes_the_poller_option(tmp_path: Path) -> None:
+    script = tmp_path / "app.py"
+    script.write_text(PROGRAM)
+    result = run_cli("run", "--poller", "select", str(script))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "loopkit Loop select"
+
+
+def test_run_dash_m_runs_a_module_like_python_does(tmp_path: Path) -> None:
+    package = tmp_path / "myapp"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "server.py").write_text(PROGRAM)
+    result = run_cli("run", "-m", "myapp.server", "a", "b", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("loopkit Loop ")
+    assert lines[1] == f"argv {[str(package / 'server.py'), 'a', 'b']!r}"
+
+
+def test_run_without_a_program_prints_usage() -> None:
+    result = run_cli("run")
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+
+
+def test_the_program_sees_its_own_exit_status(tmp_path: Path) -> None:
+    script = tmp_path / "fails.py"
+    script.write_text("import sys\nsys.exit(3)\n")
+    assert run_cli("run", str(script)).returncode == 3
+
+
+@pytest.mark.parametrize("poller", loopkit.assemble().available_pollers())
+def test_env_variables_reach_programs_run_unchanged(tmp_path: Path, poller: str) -> None:
+    script = tmp_path / "app.py"
+    script.write_text(PROGRAM)
+    result = run_cli("run", str(script), LOOPKIT_POLLER=poller)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"loopkit Loop {poller}"
