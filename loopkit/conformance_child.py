@@ -33,6 +33,75 @@ PASS, FAIL, ERROR, SKIP, TIMEOUT, MISSING = "pass", "fail", "error", "skip", "ti
 SUMMARY_LINES = 4
 
 
+def _confine_to_loopback() -> None:
+    """Refuse, in this process, any socket traffic to an address off this machine.
+
+    Some stdlib tests replace asyncio's *own* socket module with a mock and
+    then ask the loop to connect to a public address (1.2.3.4, say). Under
+    asyncio the mock absorbs the call; loopkit's plugins use the real socket
+    module, so without this guard such a test would really send packets off
+    the machine. Here the call fails at once with ENETUNREACH instead (the
+    test then shows up as a difference, as a test of asyncio's internals).
+    """
+    import errno
+    import ipaddress
+    import socket
+
+    def allowed(address: Any) -> bool:
+        if not isinstance(address, tuple) or not address:
+            return True  # AF_UNIX paths, abstract names and the like
+        host = address[0]
+        if isinstance(host, bytes):
+            host = host.decode("ascii", "replace")
+        if host in ("localhost", ""):
+            return True
+        try:
+            ip = ipaddress.ip_address(str(host).split("%", 1)[0])
+        except ValueError:
+            return False
+        mapped = getattr(ip, "ipv4_mapped", None)
+        if mapped is not None:
+            ip = mapped
+        return ip.is_loopback or ip.is_unspecified
+
+    def refuse(address: Any) -> OSError:
+        return OSError(
+            errno.ENETUNREACH,
+            f"loopkit conformance: traffic to {address!r} is off loopback and blocked",
+        )
+
+    original_connect = socket.socket.connect
+    original_connect_ex = socket.socket.connect_ex
+    original_sendto = socket.socket.sendto
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if not allowed(address):
+            raise refuse(address)
+        original_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if not allowed(address):
+            return errno.ENETUNREACH
+        return original_connect_ex(self, address)
+
+    def sendto(self: socket.socket, data: Any, *args: Any) -> int:
+        if not allowed(args[-1]):
+            raise refuse(args[-1])
+        return original_sendto(self, data, *args)  # type: ignore[call-overload,no-any-return]
+
+    original_sendmsg = socket.socket.sendmsg
+
+    def sendmsg(self: socket.socket, buffers: Any, *args: Any) -> int:
+        if len(args) >= 3 and args[2] is not None and not allowed(args[2]):
+            raise refuse(args[2])
+        return original_sendmsg(self, buffers, *args)
+
+    socket.socket.sendmsg = sendmsg  # type: ignore[method-assign,assignment]
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+    socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
+
+
 def _install_loopkit_as_default() -> Any:
     """Make loopkit's policy the one asyncio uses, also after a reset to None.
 
@@ -158,6 +227,7 @@ def run_child(
 
     Tests in ``skip`` are left out; with ``only``, nothing else is run.
     """
+    _confine_to_loopback()
     loops_made = _install_loopkit_as_default() if mode == "loopkit" else None
     with open(out_path, "a", encoding="utf-8") as out:
         result = JsonLinesResult(out, loops_made)

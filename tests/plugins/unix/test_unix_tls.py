@@ -1,0 +1,143 @@
+"""TLS over Unix sockets: ``ssl=`` of create_unix_connection and create_unix_server.
+
+There is one TLS layer (loopkit.plugins.tcp.tls) over any stream transport;
+these tests check that Unix connections go through it like TCP ones do. They
+are skipped until that layer is in the tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from pathlib import Path
+from typing import Any
+
+import pytest
+from unixhelpers import Collector, Echo
+
+pytest.importorskip("loopkit.plugins.tcp.tls")
+trustme = pytest.importorskip("trustme")
+
+
+@pytest.fixture(scope="module")
+def ca() -> Any:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def server_ctx(ca: Any) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(ctx)
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def client_ctx(ca: Any) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ca.configure_trust(ctx)
+    return ctx
+
+
+def test_echo_over_tls(run_any: Any, tmp_path: Path, server_ctx: Any, client_ctx: Any) -> None:
+    path = str(tmp_path / "tls.sock")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_unix_server(Echo, path, ssl=server_ctx, ssl_handshake_timeout=5)
+        transport, proto = await loop.create_unix_connection(
+            Collector, path, ssl=client_ctx, server_hostname="localhost"
+        )
+        assert transport.get_extra_info("sslcontext") is client_ctx
+        assert transport.get_extra_info("peercert")["subjectAltName"] == (("DNS", "localhost"),)
+        transport.write(b"secret over a unix socket")
+        assert await proto.receive(25) == b"secret over a unix socket"
+        transport.close()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+
+    run_any(main())
+
+
+def test_streams_over_tls(run_any: Any, tmp_path: Path, server_ctx: Any, client_ctx: Any) -> None:
+    path = tmp_path / "tls-streams.sock"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write((await reader.readline()).upper())
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    async def main() -> None:
+        server = await asyncio.start_unix_server(handle, path, ssl=server_ctx)
+        reader, writer = await asyncio.open_unix_connection(
+            path, ssl=client_ctx, server_hostname="localhost"
+        )
+        writer.write(b"quiet please\n")
+        assert await reader.readline() == b"QUIET PLEASE\n"
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+
+    run_any(main())
+
+
+def test_wrong_host_name_fails_the_handshake_only(
+    run_any: Any, tmp_path: Path, server_ctx: Any, client_ctx: Any
+) -> None:
+    """A failed verification is the caller's SSLCertVerificationError; the server,
+    and a later good connection, are unaffected."""
+    path = str(tmp_path / "tls.sock")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_unix_server(Echo, path, ssl=server_ctx)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await loop.create_unix_connection(
+                Collector, path, ssl=client_ctx, server_hostname="not-this-host"
+            )
+        transport, proto = await loop.create_unix_connection(
+            Collector, path, ssl=client_ctx, server_hostname="localhost"
+        )
+        transport.write(b"ok")
+        assert await proto.receive(2) == b"ok"
+        transport.close()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+
+    run_any(main())
+
+
+def test_start_tls_on_a_unix_connection(
+    run: Any, tmp_path: Path, server_ctx: Any, client_ctx: Any
+) -> None:
+    """Plain first, then upgraded in place with loop.start_tls / StreamWriter.start_tls."""
+    path = str(tmp_path / "starttls.sock")
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert await reader.readline() == b"STARTTLS\n"
+        writer.write(b"GO\n")
+        await writer.drain()
+        await writer.start_tls(server_ctx)
+        writer.write(await reader.readline())
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    async def main() -> None:
+        server = await asyncio.start_unix_server(handle, path)
+        reader, writer = await asyncio.open_unix_connection(path)
+        writer.write(b"STARTTLS\n")
+        assert await reader.readline() == b"GO\n"
+        await writer.start_tls(client_ctx, server_hostname="localhost")
+        assert writer.get_extra_info("sslcontext") is client_ctx
+        writer.write(b"now encrypted\n")
+        assert await reader.readline() == b"now encrypted\n"
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+
+    run(main())
