@@ -57,6 +57,9 @@ async def start_tls(
         ssl_handshake_timeout=ssl_handshake_timeout,
         ssl_shutdown_timeout=ssl_shutdown_timeout,
     )
+    # Held from now on: if the connection is lost right after the handshake,
+    # the caller still gets its (closed) transport, not an error.
+    app_transport = tls.get_app_transport()
     # Until the TLS layer has the transport, nothing may be read: paused
     # now, resumed only after connection_made has run (both call_soon, so
     # in that order).
@@ -71,4 +74,4 @@ async def start_tls(
         made.cancel()
         resumed.cancel()
         raise
-    return tls.get_app_transport()
+    return app_transport
