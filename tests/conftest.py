@@ -70,6 +70,7 @@ def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
             pytest.fail("@pytest.mark.leaks_allowed needs a reason")
         yield
         return
+    leakcheck.forget_loops()
     before = leakcheck.Snapshot()
     yield
     leaks = leakcheck.find_leaks(before)
@@ -79,6 +80,8 @@ def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
         for leaked_loop in leakcheck.new_loops(before):
             if not leaked_loop.is_closed() and not leaked_loop.is_running():
                 leaked_loop.close()
+    leakcheck.forget_loops()
+    if leaks:
         pytest.fail("the test leaked:\n  " + "\n  ".join(leaks), pytrace=False)
 
 

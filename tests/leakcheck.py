@@ -18,16 +18,16 @@ import gc
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from loopkit.core.kernel import KernelLoop
 
-#: Every event loop made since the tracker was installed (weakly held), so a
-#: test's loops can be told apart from those made before it.
-_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+#: Every event loop made since the last :func:`forget_loops`, held strongly:
+#: a loop a test dropped without closing would otherwise be closed by its
+#: ``__del__`` (with only a ResourceWarning) before anyone could see it open.
+_loops: list[asyncio.AbstractEventLoop] = []
 _installed = False
 
 
@@ -49,7 +49,7 @@ def _wrap_init(cls: type[Any]) -> None:
     original: Callable[..., None] = cls.__init__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        _loops.add(self)
+        _loops.append(self)
         original(self, *args, **kwargs)
 
     __init__.__wrapped__ = original  # type: ignore[attr-defined]
@@ -70,23 +70,37 @@ def open_fds() -> dict[int, str]:
 
 def child_processes() -> dict[int, str]:
     """Direct children of this process (zombies included): pid -> "name, state X"."""
-    me = os.getpid()
+    pids = _child_pids()
     children: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in pids:
         try:
-            with open(f"/proc/{entry}/stat", "rb") as stat_file:
+            with open(f"/proc/{pid}/stat", "rb") as stat_file:
                 stat = stat_file.read().decode("ascii", "replace")
-        except OSError:  # the process ended while we looked
+        except OSError:  # reaped while we looked
             continue
         # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
         comm_end = stat.rfind(")")
         fields = stat[comm_end + 2 :].split()
-        if len(fields) > 1 and int(fields[1]) == me:
+        if len(fields) > 1 and int(fields[1]) == os.getpid():
             comm = stat[stat.find("(") + 1 : comm_end]
-            children[int(entry)] = f"{comm}, state {fields[0]}"
+            children[pid] = f"{comm}, state {fields[0]}"
     return children
+
+
+def _child_pids() -> set[int]:
+    """The pids whose parent is this process.
+
+    Each thread's ``children`` file lists them cheaply where the kernel has
+    CONFIG_PROC_CHILDREN; otherwise every process in /proc is looked at.
+    """
+    pids: set[int] = set()
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/children") as children_file:
+                pids.update(int(pid) for pid in children_file.read().split())
+    except FileNotFoundError:
+        return {int(entry) for entry in os.listdir("/proc") if entry.isdigit()}
+    return pids
 
 
 @dataclass
@@ -96,12 +110,17 @@ class Snapshot:
     fds: dict[int, str] = field(default_factory=open_fds)
     threads: set[threading.Thread] = field(default_factory=lambda: set(threading.enumerate()))
     children: set[int] = field(default_factory=lambda: set(child_processes()))
-    loops: set[int] = field(default_factory=lambda: {id(loop) for loop in _loops})
+    loops: int = field(default_factory=lambda: len(_loops))
 
 
 def new_loops(before: Snapshot) -> list[asyncio.AbstractEventLoop]:
-    """The loops made since ``before`` that are still alive."""
-    return [loop for loop in list(_loops) if id(loop) not in before.loops]
+    """The loops made since ``before``."""
+    return _loops[before.loops :]
+
+
+def forget_loops() -> None:
+    """Let go of every loop recorded so far (after a test's check)."""
+    _loops.clear()
 
 
 def _pending_tasks(loops: Iterable[asyncio.AbstractEventLoop]) -> list[str]:
@@ -122,12 +141,15 @@ def find_leaks(before: Snapshot, grace: float = 1.0) -> list[str]:
     joined, and the check is repeated before anything is reported.
     """
     deadline = time.monotonic() + grace
-    while True:
+    leaks = _find_once(before, deadline)
+    while leaks:
+        # Collecting garbage is the slow part: only done when something is left.
         gc.collect()
         leaks = _find_once(before, deadline)
         if not leaks or time.monotonic() >= deadline:
-            return leaks
+            break
         time.sleep(0.02)
+    return leaks
 
 
 def _find_once(before: Snapshot, deadline: float) -> list[str]:

@@ -94,6 +94,17 @@ def test_an_unclosed_loop_is_named_loopkit_or_asyncio() -> None:
     assert leakcheck.find_leaks(before, grace=0) == []
 
 
+def test_a_loop_dropped_without_closing_is_named() -> None:
+    """Its __del__ would close it quietly; the check still sees it open."""
+    before = leakcheck.Snapshot()
+    loopkit.new_event_loop()  # dropped at once
+    leaks = [leak for leak in leakcheck.find_leaks(before, grace=0) if not leak.startswith("fd ")]
+    assert leaks == ["unclosed loop <loopkit.Loop running=False closed=False debug=False>"]
+    for loop in leakcheck.new_loops(before):
+        loop.close()
+    assert leakcheck.find_leaks(before, grace=0) == []
+
+
 def test_a_pending_task_is_named_with_its_loop() -> None:
     before = leakcheck.Snapshot()
     loop = loopkit.new_event_loop()
