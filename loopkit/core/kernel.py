@@ -78,6 +78,27 @@ _MIN_CANCELLED_TO_COMPACT = 100
 
 _DEBUG_STACK_DEPTH = 10
 
+# Handles are asyncio's own classes. Outside debug mode the kernel fills
+# their slots directly instead of calling their constructors: that saves a
+# Python frame and a get_debug() call per callback, the largest single cost
+# of call_soon. It is done only when the slots are exactly the ones the
+# constructors are known to set (true on 3.11-3.13); any other layout falls
+# back to the constructors.
+_Handle: Any = events.Handle
+_TimerHandle: Any = events.TimerHandle
+_new_object = object.__new__
+_copy_context = contextvars.copy_context
+_FAST_HANDLES = tuple(events.Handle.__slots__) == (
+    "_callback",
+    "_args",
+    "_cancelled",
+    "_loop",
+    "_source_traceback",
+    "_repr",
+    "__weakref__",
+    "_context",
+) and tuple(events.TimerHandle.__slots__) == ("_scheduled", "_when")
+
 
 def _format_handle(handle: events.Handle) -> str:
     """Name a slow callback: a task's step is shown as the task, as asyncio does."""
@@ -351,6 +372,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         """Run ``callback(*args)`` on the next iteration, after earlier ones (FIFO)."""
         if self._closed:
             raise RuntimeError("Event loop is closed")
+        handle: Any
         if self._debug:
             self._check_thread()
             self._check_callback(callback, "call_soon")
@@ -358,10 +380,19 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
             traced: Any = handle
             if traced._source_traceback:
                 del traced._source_traceback[-1]
+        elif _FAST_HANDLES:
+            handle = _new_object(_Handle)
+            handle._callback = callback
+            handle._args = args
+            handle._cancelled = False
+            handle._loop = self
+            handle._source_traceback = None
+            handle._repr = None
+            handle._context = _copy_context() if context is None else context
         else:
             handle = events.Handle(callback, args, self, context)
         self._ready.append(handle)
-        return handle
+        return handle  # type: ignore[no-any-return,unused-ignore]
 
     def call_soon_threadsafe(
         self,
@@ -377,17 +408,28 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         """
         if self._closed:
             raise RuntimeError("Event loop is closed")
+        handle: Any
         if self._debug:
             self._check_callback(callback, "call_soon_threadsafe")
-        handle = events.Handle(callback, args, self, context)
-        traced: Any = handle
-        if traced._source_traceback:
-            del traced._source_traceback[-1]
+            handle = events.Handle(callback, args, self, context)
+            if handle._source_traceback:
+                del handle._source_traceback[-1]
+        elif _FAST_HANDLES:
+            handle = _new_object(_Handle)
+            handle._callback = callback
+            handle._args = args
+            handle._cancelled = False
+            handle._loop = self
+            handle._source_traceback = None
+            handle._repr = None
+            handle._context = _copy_context() if context is None else context
+        else:
+            handle = events.Handle(callback, args, self, context)
         self._ready.append(handle)
         if not self._wakeup_pending:
             self._wakeup_pending = True
             self._wakeup.signal()
-        return handle
+        return handle  # type: ignore[no-any-return,unused-ignore]
 
     def _write_to_self(self) -> None:
         """Wake the loop from another thread (the name asyncio's helpers use)."""
@@ -405,6 +447,22 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         """Run ``callback(*args)`` after ``delay`` seconds of the loop's clock."""
         if delay is None:
             raise TypeError("delay must not be None")
+        if not self._debug and _FAST_HANDLES:
+            if self._closed:
+                raise RuntimeError("Event loop is closed")
+            when = self._clock() + delay
+            fast: Any = _new_object(_TimerHandle)
+            fast._callback = callback
+            fast._args = args
+            fast._cancelled = False
+            fast._loop = self
+            fast._source_traceback = None
+            fast._repr = None
+            fast._context = _copy_context() if context is None else context
+            fast._when = when
+            fast._scheduled = True
+            heapq.heappush(self._scheduled, (when, self._timer_sequence(), fast))
+            return fast  # type: ignore[no-any-return,unused-ignore]
         timer = self.call_at(self._clock() + delay, callback, *args, context=context)
         traced: Any = timer
         if traced._source_traceback:
@@ -517,7 +575,13 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
                     break
                 heappop(scheduled)
                 timer._scheduled = False
-                ready.append(timer)
+                if timer._cancelled:
+                    # Cancelled after the clean-up at the top of this
+                    # iteration: drop it here and keep the count exact, so
+                    # that compaction decisions use true numbers.
+                    self._timer_cancelled_count -= 1
+                else:
+                    ready.append(timer)
 
         ntodo = len(ready)
         if self._debug:

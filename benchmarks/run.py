@@ -1,0 +1,274 @@
+"""Run loopkit's benchmarks against asyncio and uvloop, in one run.
+
+Usage::
+
+    python benchmarks/run.py [--repeats N] [--quick] [--only NAME[,NAME]]
+                             [--loops loopkit,asyncio,uvloop]
+                             [--markdown FILE] [--json FILE] [--clock wall|cpu]
+                             [--gc-freeze] [--list]
+
+Every (scenario, loop, repeat) is measured in its own fresh process (see
+``worker.py``), interleaved: for each repeat, every scenario runs on every
+loop before the next repeat starts, with the loop order rotated between
+repeats, so that a noisy neighbour slows all loops alike. The table gives
+the median and the min..max range per loop, and each loop's speed relative
+to asyncio's (ratio > 1: faster than asyncio). Progress goes to stderr, the
+report to stdout. This script never asserts anything about the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import loops
+from benchmarks.report import Measurement, baseline_table, main_table
+from benchmarks.scenarios import Scenario, load_all
+
+WORKER = Path(__file__).resolve().parent / "worker.py"
+
+#: A measurement is sized for well under a second even on a crowded machine;
+#: one that has not finished after this long is hung (a lost wake-up, say),
+#: and is reported as an error instead of stalling the whole run.
+WORKER_TIMEOUT = 60.0
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="benchmarks/run.py",
+        description="loopkit vs asyncio vs uvloop: medians and ratios from one interleaved run.",
+    )
+    parser.add_argument("--repeats", type=int, default=5, help="measurements per pair (5)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes (a smoke run; numbers are rough)"
+    )
+    parser.add_argument("--only", type=_split, default=None, help="scenario names, comma-separated")
+    parser.add_argument(
+        "--loops",
+        type=_split,
+        default=None,
+        help="loops, comma-separated (default: asyncio,loopkit and uvloop when importable)",
+    )
+    parser.add_argument("--markdown", type=Path, default=None, help="also write the report here")
+    parser.add_argument("--json", type=Path, default=None, help="write every sample here")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall: elapsed time (default); cpu: the process's CPU time, which leaves out "
+        "the time it sat descheduled: steadier on a crowded machine",
+    )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() what start-up left alive, so that full collections do not also "
+        "scan each loop library's import-time objects (a small-heap artefact)",
+    )
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def _choose_scenarios(only: list[str] | None, known: dict[str, Scenario]) -> list[Scenario]:
+    if only is None:
+        return list(known.values())
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        raise SystemExit(
+            f"unknown scenario(s): {', '.join(unknown)}; known scenarios: {', '.join(known)}"
+        )
+    return [known[name] for name in only]
+
+
+def _choose_loops(requested: list[str] | None) -> tuple[list[str], list[str]]:
+    """The loops to run (in table order) and notes about skipped ones."""
+    notes: list[str] = []
+    if requested is None:
+        chosen = []
+        for name in loops.LOOP_NAMES:
+            if loops.is_available(name):
+                chosen.append(name)
+            else:
+                notes.append(f"{name} is not importable here and was skipped")
+        return chosen, notes
+    for name in requested:
+        if name not in loops.LOOP_NAMES:
+            raise SystemExit(f"unknown loop {name!r}; known loops: {', '.join(loops.LOOP_NAMES)}")
+        if not loops.is_available(name):
+            raise SystemExit(f"loop {name!r} was asked for but cannot be imported here")
+    ordered = [name for name in loops.LOOP_NAMES if name in requested]
+    return ordered, notes
+
+
+def _measure(scenario: Scenario, loop_name: str, options: Sequence[str]) -> dict[str, Any]:
+    """Run one worker process; return its record, or raise RuntimeError."""
+    command = [sys.executable, str(WORKER), scenario.name, loop_name, *options]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=WORKER_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"no result after {WORKER_TIMEOUT:.0f} s: hung?") from exc
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        detail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        raise RuntimeError(detail[0])
+    record: dict[str, Any] = json.loads(lines[-1])
+    return record
+
+
+def _header(args: argparse.Namespace, loop_names: Sequence[str], notes: Sequence[str]) -> list[str]:
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    versions = ", ".join(f"{name} {loops.version(name)}" for name in loop_names)
+    lines = [
+        "# loopkit benchmarks",
+        "",
+        f"- {now}; Python {platform.python_version()} ({platform.python_implementation()}) "
+        f"on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        f"- loops: {versions}",
+        f"- {args.repeats} repeat(s), {'quick' if args.quick else 'full'} sizes, "
+        f"{args.clock} clock{', start-up objects gc-frozen' if args.gc_freeze else ''}, "
+        "one fresh process per measurement, interleaved",
+        "- cells: median (min..max) over repeats; ratios: median vs asyncio's median, "
+        "> 1 means faster than asyncio",
+    ]
+    lines.extend(f"- note: {note}" for note in notes)
+    return lines
+
+
+class Collected:
+    """Everything one run measured: per-pair values, failures, raw records."""
+
+    def __init__(self) -> None:
+        self.results: dict[tuple[str, str], list[Measurement]] = {}
+        self.errors: dict[tuple[str, str], str] = {}
+        self.records: list[dict[str, Any]] = []
+
+
+def _to_measurement(scenario: Scenario, record: dict[str, Any], clock: str) -> Measurement:
+    """The reported value of a worker record, on the chosen clock."""
+    seconds = record["seconds"]
+    base_seconds = record.get("baseline_seconds")
+    if clock == "cpu" and record.get("cpu_seconds") is not None:
+        seconds = record["cpu_seconds"]
+        base_seconds = record.get("baseline_cpu_seconds", base_seconds)
+    value = scenario.value(record["ops"], seconds)
+    baseline = scenario.value(record["ops"], base_seconds) if base_seconds is not None else None
+    return Measurement(value, baseline)
+
+
+def _run_all(
+    scenarios: Sequence[Scenario],
+    loop_names: list[str],
+    repeats: int,
+    worker_options: Sequence[str],
+    clock: str,
+) -> Collected:
+    """Every (repeat, scenario, loop), interleaved, loop order rotating per repeat."""
+    collected = Collected()
+    total = repeats * len(scenarios) * len(loop_names)
+    step = 0
+    for repeat in range(repeats):
+        shift = repeat % len(loop_names)
+        order = loop_names[shift:] + loop_names[:shift]
+        for scenario in scenarios:
+            for loop_name in order:
+                step += 1
+                key = (scenario.name, loop_name)
+                if key in collected.errors:
+                    continue
+                progress = f"[{step}/{total}] repeat {repeat + 1}: {scenario.name} on {loop_name}"
+                try:
+                    record = _measure(scenario, loop_name, worker_options)
+                except RuntimeError as exc:
+                    collected.errors[key] = str(exc)
+                    print(f"{progress}: ERROR {exc}", file=sys.stderr)
+                    continue
+                measurement = _to_measurement(scenario, record, clock)
+                collected.results.setdefault(key, []).append(measurement)
+                collected.records.append(
+                    {
+                        **record,
+                        "repeat": repeat,
+                        "value": measurement.value,
+                        "baseline": measurement.baseline,
+                    }
+                )
+                print(f"{progress}: {measurement.value:,.1f} {scenario.unit}", file=sys.stderr)
+    return collected
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    known = load_all()
+    if args.list:
+        for scenario in known.values():
+            print(f"{scenario.name:24} {scenario.family:10} {scenario.description}")
+        return 0
+    scenarios = _choose_scenarios(args.only, known)
+    loop_names, notes = _choose_loops(args.loops)
+    if not loop_names:
+        raise SystemExit("no loop to benchmark")
+
+    started = time.monotonic()
+    worker_options = [
+        *(["--quick"] if args.quick else []),
+        *(["--gc-freeze"] if args.gc_freeze else []),
+    ]
+    collected = _run_all(scenarios, loop_names, args.repeats, worker_options, args.clock)
+    results, errors = collected.results, collected.errors
+
+    lines = _header(args, loop_names, notes)
+    lines += ["", *main_table(scenarios, loop_names, results, loops.REFERENCE, errors)]
+    extra = baseline_table(scenarios, loop_names, results)
+    if extra:
+        lines += [
+            "",
+            "Method-call cost: the same method on a plain Python class, same process "
+            "(loop/plain ~ 1.00x means it costs what a plain method call costs):",
+            "",
+            *extra,
+        ]
+    if errors:
+        lines += ["", "Errors:", ""]
+        lines += [f"- {name} on {loop}: {message}" for (name, loop), message in errors.items()]
+    lines += ["", f"Total wall time: {time.monotonic() - started:.0f} s"]
+    report = "\n".join(lines) + "\n"
+    sys.stdout.write(report)
+    if args.markdown is not None:
+        args.markdown.write_text(report)
+    if args.json is not None:
+        payload = {
+            "python": platform.python_version(),
+            "loops": {name: loops.version(name) for name in loop_names},
+            "repeats": args.repeats,
+            "quick": args.quick,
+            "clock": args.clock,
+            "gc_freeze": args.gc_freeze,
+            "samples": collected.records,
+            "errors": [{"scenario": s, "loop": lp, "error": m} for (s, lp), m in errors.items()],
+        }
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

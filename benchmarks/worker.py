@@ -1,0 +1,78 @@
+"""Take one measurement in a fresh process and print it as one JSON line.
+
+Usage (the runner does this; run it by hand to debug a scenario)::
+
+    python benchmarks/worker.py SCENARIO LOOP [--quick]
+
+``--profile`` runs the measurement under cProfile and prints the busiest
+functions to stderr (the timing is then inflated; use it to see where the
+time goes, not how much there is).
+
+A worker measures exactly one (scenario, loop) pair, so no measurement
+inherits another's heap, caches or threads. It never prints anything else
+to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import pstats
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import loops
+from benchmarks.scenarios import load_all
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario")
+    parser.add_argument("loop", choices=loops.LOOP_NAMES)
+    parser.add_argument("--quick", action="store_true", help="use the small size")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile summary to stderr")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="move everything alive after start-up (imports, first loop) out of the GC's sight",
+    )
+    args = parser.parse_args(argv)
+    scenarios = load_all()
+    if args.scenario not in scenarios:
+        parser.error(f"unknown scenario {args.scenario!r}; known: {', '.join(scenarios)}")
+    chosen = scenarios[args.scenario]
+    size = chosen.quick_size if args.quick else chosen.size
+    new_loop = loops.factory(args.loop)
+    if args.gc_freeze:
+        # One loop made and closed first, so lazily imported modules and
+        # loopkit's cached assembly are part of what is frozen.
+        new_loop().close()
+        gc.collect()
+        gc.freeze()
+    if args.profile:
+        profiler = cProfile.Profile()
+        sample = profiler.runcall(chosen.measure, new_loop, size)
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("tottime").print_stats(25)
+    else:
+        sample = chosen.measure(new_loop, size)
+    record = {
+        "scenario": chosen.name,
+        "loop": args.loop,
+        "ops": sample.ops,
+        "seconds": sample.seconds,
+        "baseline_seconds": sample.baseline_seconds,
+        "cpu_seconds": sample.cpu_seconds,
+        "baseline_cpu_seconds": sample.baseline_cpu_seconds,
+    }
+    print(json.dumps(record))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

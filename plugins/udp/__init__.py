@@ -1,0 +1,40 @@
+"""The udp plugin: datagram endpoints (UDP over IPv4/IPv6, and AF_UNIX datagrams).
+
+The loop methods it contributes are plain functions taking the loop as
+``self``; assembly binds them into the loop class. The modules:
+
+* :mod:`~loopkit.plugins.udp.endpoint`: ``create_datagram_endpoint``;
+* :mod:`~loopkit.plugins.udp.transport`: the datagram transport;
+* :mod:`~loopkit.plugins.udp.sockcalls`: ``sock_sendto``, ``sock_recvfrom``,
+  ``sock_recvfrom_into``.
+
+This module must never hold per-loop state: the only per-loop object, the
+shared receive buffer, lives on the loop (``_udp_receive_buffer``) and goes
+with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loopkit.plugins.udp import endpoint, sockcalls
+
+from loopkit.core.hookspecs import hookimpl
+
+
+@hookimpl
+def loopkit_requires() -> list[str]:
+    """Host names in local_addr / remote_addr are resolved by the resolver plugin."""
+    return ["resolver"]
+
+
+@hookimpl
+def loopkit_loop_methods() -> dict[str, Any]:
+    """The datagram part of the asyncio loop API, and the receive-buffer slot."""
+    return {
+        "_udp_receive_buffer": None,
+        "create_datagram_endpoint": endpoint.create_datagram_endpoint,
+        "sock_sendto": sockcalls.sock_sendto,
+        "sock_recvfrom": sockcalls.sock_recvfrom,
+        "sock_recvfrom_into": sockcalls.sock_recvfrom_into,
+    }

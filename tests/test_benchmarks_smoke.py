@@ -1,0 +1,89 @@
+"""The benchmark runner runs end to end and prints its Markdown table.
+
+Only the shape of the report and the arithmetic of its ratios are checked,
+never a measured number: timing assertions do not belong in tests. This
+keeps ``benchmarks/run.py`` from rotting between full benchmark runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+# benchmarks/ is not an installed package: import it from the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.report import Measurement, main_table, speed_ratio
+from benchmarks.scenarios import Sample, Scenario
+
+RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+
+
+def _scenario(kind: str) -> Scenario:
+    def measure(new_loop: object, n: int) -> Sample:
+        raise AssertionError("never run")
+
+    return Scenario(
+        name=f"fake_{kind}",
+        family="fake",
+        unit="ops/s" if kind == "rate" else "ns/call",
+        kind=kind,  # type: ignore[arg-type]
+        size=1,
+        quick_size=1,
+        description="",
+        measure=measure,  # type: ignore[arg-type]
+    )
+
+
+def test_quick_run_prints_a_table_with_a_ratio_against_asyncio() -> None:
+    command = [
+        sys.executable,
+        str(RUN),
+        "--quick",
+        "--repeats",
+        "1",
+        "--loops",
+        "loopkit,asyncio",
+        "--only",
+        "call_soon",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "| scenario | unit | asyncio | loopkit | loopkit/asyncio |" in lines
+    row = next(line for line in lines if line.startswith("| call_soon |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1] == "callbacks/s"
+    assert cells[-1].endswith("x")
+    assert float(cells[-1].removesuffix("x")) > 0
+
+
+def test_unknown_scenario_is_refused_with_the_known_names() -> None:
+    command = [sys.executable, str(RUN), "--only", "no_such_scenario"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode != 0
+    assert "unknown scenario(s): no_such_scenario" in done.stderr
+    assert "call_soon" in done.stderr
+
+
+def test_ratios_read_faster_than_asyncio_above_one_for_rates_and_costs() -> None:
+    assert speed_ratio(_scenario("rate"), reference=100.0, other=150.0) == 1.5
+    # A cost per call half of asyncio's is twice as fast.
+    assert speed_ratio(_scenario("cost"), reference=30.0, other=15.0) == 2.0
+
+
+def test_a_pair_that_failed_shows_error_instead_of_a_ratio_of_the_survivors() -> None:
+    rate = _scenario("rate")
+    results = {
+        (rate.name, "asyncio"): [Measurement(100.0), Measurement(110.0)],
+        (rate.name, "loopkit"): [Measurement(120.0)],
+    }
+    errors = {(rate.name, "loopkit"): "no result after 60 s: hung?"}
+
+    lines = main_table([rate], ["asyncio", "loopkit"], results, "asyncio", errors)
+
+    cells = [cell.strip() for cell in lines[-1].strip("|").split("|")]
+    assert cells == ["fake_rate", "ops/s", "105 (100..110)", "error", "error"]
