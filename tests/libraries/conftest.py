@@ -9,27 +9,13 @@ naming the plugin's method it lacks.
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import importlib.util
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-import loopkit
-
-LoopFactory = Callable[[], asyncio.AbstractEventLoop]
-
-#: The reference loop first, then loopkit's.
-LOOP_FACTORIES: dict[str, LoopFactory] = {
-    "asyncio": asyncio.new_event_loop,
-    "loopkit": loopkit.new_event_loop,
-}
-
-#: True once the TLS layer (loopkit.plugins.tcp.tls) is in the tree.
-HAS_TLS_LAYER = importlib.util.find_spec("loopkit.plugins.tcp.tls") is not None
+from libraryhelpers import LOOP_FACTORIES, LoopFactory, missing_on_loopkit
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,12 +24,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "loop_methods(*names): loop methods the test needs; "
         "skipped on loopkit when a plugin providing one is not installed",
     )
-
-
-def missing_on_loopkit(names: tuple[str, ...]) -> list[str]:
-    """The loop methods in ``names`` that no installed loopkit plugin provides."""
-    providers = loopkit.assemble().providers
-    return [name for name in names if name not in providers]
 
 
 def skip_if_loopkit_lacks(request: pytest.FixtureRequest, loop_name: str) -> None:
@@ -72,11 +52,6 @@ def loop_factory(loop_name: str) -> LoopFactory:
 def anyio_backend(loop_name: str, loop_factory: LoopFactory) -> tuple[str, dict[str, Any]]:
     """anyio's asyncio backend with the loop under test as its loop factory."""
     return ("asyncio", {"loop_factory": loop_factory})
-
-
-def expected_loop_module(loop_name: str) -> str:
-    """The ``__module__`` of the running loop's class on each kind of loop."""
-    return "loopkit" if loop_name == "loopkit" else asyncio.SelectorEventLoop.__module__
 
 
 def open_fds() -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import expected_loop_module
+from libraryhelpers import expected_loop_module
 
 import loopkit
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import pytest
-from conftest import HAS_TLS_LAYER, LoopFactory, expected_loop_module
+from libraryhelpers import HAS_TLS_LAYER, LoopFactory, expected_loop_module
 
 websockets = pytest.importorskip("websockets")
 trustme = pytest.importorskip("trustme")
