@@ -473,3 +473,165 @@ async def test_scope_cancelled_from_another_task_unblocks_a_socket_read() -> Non
 async def _cancel_soon(scope: anyio.CancelScope) -> None:
     await anyio.sleep(0.02)
     scope.cancel()
+
+
+# ----------------------------------------------------------------------
+# More of the loop under anyio: flow control, names, raw fds, signals
+# ----------------------------------------------------------------------
+
+
+async def test_tcp_sender_waits_for_a_slow_reader_and_nothing_is_lost() -> None:
+    """8 MiB to a reader taking 64 KiB at a time: the writer is paused and resumed."""
+    total = 8 * MiB
+    counted: list[int] = []
+
+    async def slow_reader(stream: SocketStream) -> None:
+        async with stream:
+            received = 0
+            while received < total:
+                received += len(await stream.receive(65536))
+                if received % (MiB) < 65536:
+                    await anyio.sleep(0.005)
+            counted.append(received)
+
+    with anyio.fail_after(10):
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+        port = listener.extra(SocketAttribute.local_port)
+        async with listener, anyio.create_task_group() as tg:
+            tg.start_soon(listener.serve, slow_reader)
+            async with await anyio.connect_tcp("127.0.0.1", port) as client:
+                for _ in range(total // MiB):
+                    await client.send(b"z" * MiB)
+                with pytest.raises(anyio.EndOfStream):
+                    await client.receive()
+            tg.cancel_scope.cancel()
+    assert counted == [total]
+
+
+async def test_connect_by_name_falls_back_between_addresses() -> None:
+    """ "localhost" may resolve to ::1 first; with the server on 127.0.0.1 only,
+    anyio's happy-eyeballs connect must still arrive (through loop.getaddrinfo)."""
+    with anyio.fail_after(5):
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+        port = listener.extra(SocketAttribute.local_port)
+        async with listener, anyio.create_task_group() as tg:
+            await tg.start(serve_echo, listener)
+            async with await anyio.connect_tcp("localhost", port) as client:
+                await client.send(b"by name")
+                assert await client.receive() == b"by name"
+                assert client.extra(SocketAttribute.remote_address)[0] == "127.0.0.1"
+            tg.cancel_scope.cancel()
+
+
+async def test_getaddrinfo_and_getnameinfo_through_the_loop() -> None:
+    infos = await anyio.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)
+    assert infos[0][4][:2] == ("127.0.0.1", 80)
+    host, service = await anyio.getnameinfo(("127.0.0.1", 80), socket.NI_NUMERICHOST)
+    assert host == "127.0.0.1"
+    assert service in ("80", "http")
+
+
+async def test_wait_readable_and_writable_on_a_raw_socket_pair() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        left.setblocking(False)
+        right.setblocking(False)
+        with anyio.fail_after(5):
+            await anyio.wait_writable(left)
+            async with anyio.create_task_group() as tg:
+
+                async def send_later() -> None:
+                    await anyio.sleep(0.02)
+                    left.send(b"wake up")
+
+                tg.start_soon(send_later)
+                await anyio.wait_readable(right)
+            assert right.recv(100) == b"wake up"
+
+
+async def test_cancelling_a_wait_readable_leaves_the_fd_unwatched() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        with anyio.move_on_after(0.02) as scope:
+            await anyio.wait_readable(right)
+        assert scope.cancelled_caught
+        left.send(b"later")
+        with anyio.fail_after(5):
+            await anyio.wait_readable(right)
+        assert right.recv(100) == b"later"
+
+
+@pytest.mark.loop_methods("add_signal_handler")
+async def test_signal_receiver_gets_signals_sent_to_the_process() -> None:
+    import signal
+
+    with anyio.fail_after(5), anyio.open_signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as signals:
+        os.kill(os.getpid(), signal.SIGUSR1)
+        os.kill(os.getpid(), signal.SIGUSR2)
+        got = []
+        async for signum in signals:
+            got.append(signum)
+            if len(got) == 2:
+                break
+    assert sorted(got) == [signal.SIGUSR1, signal.SIGUSR2]
+
+
+@pytest.mark.loop_methods("create_datagram_endpoint")
+async def test_unix_datagram_sockets(tmp_path: Path) -> None:
+    server_path = tmp_path / "server.dgram"
+    client_path = tmp_path / "client.dgram"
+    with anyio.fail_after(5):
+        async with (
+            await anyio.create_unix_datagram_socket(local_path=server_path) as server,
+            await anyio.create_unix_datagram_socket(local_path=client_path) as client,
+        ):
+            await client.sendto(b"hello over a file", str(server_path))
+            data, sender = await server.receive()
+            assert (data, sender) == (b"hello over a file", str(client_path))
+
+
+async def test_many_concurrent_connections() -> None:
+    async def one(port: int, number: int) -> bytes:
+        async with await anyio.connect_tcp("127.0.0.1", port) as client:
+            await client.send(b"%d" % number)
+            return await client.receive()
+
+    results: dict[int, bytes] = {}
+
+    async def record(port: int, number: int) -> None:
+        results[number] = await one(port, number)
+
+    with anyio.fail_after(10):
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", backlog=200)
+        port = listener.extra(SocketAttribute.local_port)
+        async with listener, anyio.create_task_group() as tg:
+            await tg.start(serve_echo, listener)
+            async with anyio.create_task_group() as clients:
+                for number in range(100):
+                    clients.start_soon(record, port, number)
+            tg.cancel_scope.cancel()
+    assert results == {number: b"%d" % number for number in range(100)}
+
+
+async def test_cancelling_a_pending_connect_closes_its_socket() -> None:
+    """A connect to a listener whose backlog is full hangs; cancelling it leaks nothing."""
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        port = full.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(8):  # fill the accept queue (never accepted)
+                filler = socket.socket()
+                filler.setblocking(False)
+                fillers.append(filler)
+                try:
+                    filler.connect(("127.0.0.1", port))
+                except BlockingIOError:
+                    pass
+            with anyio.move_on_after(0.2) as scope:
+                await anyio.connect_tcp("127.0.0.1", port)
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert scope.cancelled_caught
