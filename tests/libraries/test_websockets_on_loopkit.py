@@ -234,3 +234,94 @@ def test_wss_client_refuses_an_untrusted_server(
                 await connect(url_of(server, "wss"), ssl=ssl.create_default_context())
 
     run(main())
+
+
+def test_echo_over_a_unix_socket(run: Any, tmp_path: Any) -> None:
+    from websockets.asyncio.client import unix_connect
+    from websockets.asyncio.server import unix_serve
+
+    path = str(tmp_path / "ws.sock")
+
+    async def main() -> Any:
+        async with (
+            unix_serve(echo, path),
+            unix_connect(path, uri="ws://localhost/") as client,
+        ):
+            await client.send("through a file")
+            return await client.recv()
+
+    assert run(main()) == "through a file"
+
+
+def test_handshake_rejected_with_an_http_response(run: Any) -> None:
+    """process_request answers 403 instead of upgrading; the client sees the status."""
+    from http import HTTPStatus
+
+    from websockets.exceptions import InvalidStatus
+
+    def refuse(connection: ServerConnection, request: Any) -> Any:
+        return connection.respond(HTTPStatus.FORBIDDEN, "not for you\n")
+
+    async def main() -> tuple[int, bytes]:
+        async with serve(echo, "127.0.0.1", 0, process_request=refuse) as server:
+            with pytest.raises(InvalidStatus) as refused:
+                await connect(url_of(server))
+            return refused.value.response.status_code, refused.value.response.body
+
+    assert run(main()) == (403, b"not for you\n")
+
+
+#: 400 messages of 64 KiB (25 MiB): more than loopback's socket buffers hold.
+FLOOD_COUNT = 400
+
+
+async def flood_a_client_that_stops_reading(
+    server_ssl: ssl.SSLContext | None = None, client_ssl: ssl.SSLContext | None = None
+) -> tuple[bool, list[int]]:
+    """The server sends FLOOD_COUNT messages; the client reads none for 0.1 s, then all.
+
+    Returns whether the server was still sending after that pause (its sends
+    were held back) and the message numbers the client received.
+    """
+    sent_all = asyncio.Event()
+
+    async def flood(websocket: ServerConnection) -> None:
+        for number in range(FLOOD_COUNT):
+            await websocket.send(b"%05d" % number + b"." * 65536)
+        sent_all.set()
+        await websocket.wait_closed()
+
+    limits: dict[str, Any] = {"compression": None}
+    async with (
+        serve(flood, "127.0.0.1", 0, write_limit=65536, ssl=server_ssl, **limits) as server,
+        connect(
+            url_of(server, "wss" if client_ssl else "ws"),
+            max_queue=4,
+            max_size=None,
+            ssl=client_ssl,
+            **limits,
+        ) as client,
+    ):
+        await asyncio.sleep(0.1)
+        held_back = not sent_all.is_set()
+        numbers = [int((await client.recv())[:5]) for _ in range(FLOOD_COUNT)]
+        await asyncio.wait_for(sent_all.wait(), 5)
+        return held_back, numbers
+
+
+def test_a_client_that_stops_reading_holds_back_the_server(run: Any) -> None:
+    """With small limits, the server's sends wait while the client reads nothing,
+    and every message arrives, in order, once it reads again."""
+    held_back, numbers = run(flood_a_client_that_stops_reading())
+    assert held_back
+    assert numbers == list(range(FLOOD_COUNT))
+
+
+def test_flow_control_over_tls(
+    run: Any, loop_name: str, tls_contexts: tuple[ssl.SSLContext, ssl.SSLContext]
+) -> None:
+    """The same through the TLS layer: pause/resume must cross it both ways."""
+    skip_without_tls_layer(loop_name)
+    held_back, numbers = run(flood_a_client_that_stops_reading(*tls_contexts))
+    assert held_back
+    assert numbers == list(range(FLOOD_COUNT))
