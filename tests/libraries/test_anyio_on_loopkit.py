@@ -635,3 +635,48 @@ async def test_cancelling_a_pending_connect_closes_its_socket() -> None:
             for filler in fillers:
                 filler.close()
     assert scope.cancelled_caught
+
+
+@pytest.mark.loop_methods("subprocess_exec")
+async def test_run_process_with_megabytes_through_its_pipes() -> None:
+    data = os.urandom(2 * MiB)
+    code = "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read()[::-1])"
+    with anyio.fail_after(10):
+        done = await anyio.run_process([sys.executable, "-c", code], input=data)
+    assert done.stdout == data[::-1]
+
+
+@pytest.mark.loop_methods("subprocess_exec")
+async def test_killing_a_process_and_cancelling_a_wait() -> None:
+    with anyio.fail_after(10):
+        code = "import time; print('ready', flush=True); time.sleep(30)"
+        async with await anyio.open_process([sys.executable, "-c", code]) as process:
+            assert process.stdout is not None
+            output = BufferedByteReceiveStream(process.stdout)
+            assert await output.receive_until(b"\n", 100) == b"ready"
+            with anyio.move_on_after(0.05) as scope:
+                await process.wait()
+            assert scope.cancelled_caught
+            process.kill()
+            assert await process.wait() == -9
+
+
+async def test_sending_to_a_peer_that_reset_the_connection_fails_cleanly() -> None:
+    """After an RST from the peer, sends end in anyio's BrokenResourceError (or an OSError)."""
+
+    async def reset(stream: SocketStream) -> None:
+        raw = stream.extra(SocketAttribute.raw_socket)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        await stream.aclose()
+
+    with anyio.fail_after(5):
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+        port = listener.extra(SocketAttribute.local_port)
+        async with listener, anyio.create_task_group() as tg:
+            tg.start_soon(listener.serve, reset)
+            async with await anyio.connect_tcp("127.0.0.1", port) as client:
+                with pytest.raises((anyio.BrokenResourceError, OSError)):
+                    for _ in range(100):
+                        await client.send(b"x" * 65536)
+                        await anyio.sleep(0.001)
+            tg.cancel_scope.cancel()
