@@ -121,3 +121,36 @@ def test_the_startup_benchmark_prints_one_row_per_variant() -> None:
     assert [row.split("|")[1].strip() for row in rows] == ["`asyncio`", "`loopkit[udp]`"]
     assert all(len(row.split("|")) == 10 for row in rows)  # loop + 7 columns
     assert "transport families imported: udp\n" in done.stdout
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "trimmed_udp.py"
+
+
+def test_the_trimming_example_echoes_refuses_tcp_and_imports_only_udp() -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "echoed: ping"
+    assert lines[1].startswith("open_connection: loop.create_connection() is provided by the 'tcp'")
+    assert lines[2] == "transport families imported: udp"
+    assert done.stderr == ""
+
+
+def test_importing_loopkit_defers_importlib_metadata_to_the_first_loop() -> None:
+    code = (
+        "import sys, json\n"
+        "before = 'importlib.metadata' in sys.modules\n"
+        "import loopkit\n"
+        "after_import = 'importlib.metadata' in sys.modules\n"
+        "loopkit.new_event_loop(plugins=[]).close()\n"
+        "print(json.dumps([before, after_import, 'importlib.metadata' in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    before, after_import, after_loop = json.loads(done.stdout)
+    if before:
+        pytest.skip("this environment's start-up already imports importlib.metadata")
+    assert (after_import, after_loop) == (False, True)
