@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/startup.py [--repeats N] [--variants NAME[,NAME]]
                                  [--clock wall|cpu] [--markdown FILE] [--json FILE]
+                                 [--rst FILE]
 
 For each variant (asyncio, uvloop when importable, the full loopkit loop and
 trimmed loopkit loops) a **fresh interpreter** imports the library, makes a
@@ -177,11 +178,11 @@ def _cell(summary: Summary, kind: str) -> str:
     return f"{median} ({_format(summary.low, kind)}..{_format(summary.high, kind)})"
 
 
-def table(records: Sequence[dict[str, Any]], variants: Sequence[str], clock: str) -> list[str]:
-    """The Markdown table: one row per variant, median (min..max) per column."""
-    header = ["loop", *(title for _, title, _ in COLUMNS)]
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("|---|" + "---:|" * len(COLUMNS))
+def table_rows(
+    records: Sequence[dict[str, Any]], variants: Sequence[str], clock: str
+) -> list[list[str]]:
+    """Header row, then one row per variant: median (min..max) per column."""
+    rows = [["loop", *(title for _, title, _ in COLUMNS)]]
     for variant in variants:
         mine = [r for r in records if r["variant"] == variant]
         if not mine:
@@ -189,7 +190,25 @@ def table(records: Sequence[dict[str, Any]], variants: Sequence[str], clock: str
         cells = [f"`{variant}`"]
         for key, _, kind in COLUMNS:
             cells.append(_cell(summarize([_value(r, key, clock) for r in mine]), kind))
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(cells)
+    return rows
+
+
+def table(records: Sequence[dict[str, Any]], variants: Sequence[str], clock: str) -> list[str]:
+    """The Markdown table."""
+    header, *body = table_rows(records, variants, clock)
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * len(COLUMNS)]
+    lines.extend("| " + " | ".join(cells) + " |" for cells in body)
+    return lines
+
+
+def rst_table(records: Sequence[dict[str, Any]], variants: Sequence[str], clock: str) -> list[str]:
+    """The same table as a reStructuredText list-table, for the documentation."""
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for cells in table_rows(records, variants, clock):
+        first, *rest = cells
+        lines.append(f"   * - {first.replace('`', '``')}")
+        lines.extend(f"     - {cell}" for cell in rest)
     return lines
 
 
@@ -214,6 +233,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--markdown", type=Path, default=None, help="also write the report here")
     parser.add_argument("--json", type=Path, default=None, help="write every record here")
+    parser.add_argument("--rst", type=Path, default=None, help="write the table as RST here")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -274,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.write(report)
     if args.markdown is not None:
         args.markdown.write_text(report)
+    if args.rst is not None:
+        args.rst.write_text("\n".join(rst_table(records, variants, args.clock)) + "\n")
     if args.json is not None:
         payload = {
             "python": platform.python_version(),
