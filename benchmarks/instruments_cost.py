@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/instruments_cost.py [--repeats N] [--quick] [--clock wall|cpu]
-                                          [--markdown FILE]
+                                          [--markdown FILE] [--rst FILE]
 
 Runs the ``call_soon`` and ``sleep0_pingpong`` scenarios (the loop's two
 hottest paths: running ready callbacks, and switching tasks) on asyncio's
@@ -114,15 +114,16 @@ def _si(value: float) -> str:
     return f"{value:.3g}"
 
 
-def table(records: Sequence[dict[str, Any]], clock: str) -> list[str]:
-    """Rates as median (min..max) per variant, then the two ratios that matter."""
-    header = [
-        "scenario",
-        *(f"`{v}`" for v in VARIANTS),
-        "loopkit/asyncio",
-        "instruments on/off",
+def table_rows(records: Sequence[dict[str, Any]], clock: str) -> list[list[str]]:
+    """Header, then per scenario: rates as median (min..max), then the two ratios."""
+    rows = [
+        [
+            "scenario",
+            *(f"`{v}`" for v in VARIANTS),
+            "loopkit/asyncio",
+            "instruments on/off",
+        ]
     ]
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for scenario in SCENARIOS:
         medians: dict[str, float] = {}
         cells = [f"`{scenario}` (ops/s)"]
@@ -143,7 +144,25 @@ def table(records: Sequence[dict[str, Any]], clock: str) -> list[str]:
                 cells.append(f"{medians[top] / medians[bottom]:.2f}x")
             else:
                 cells.append("n/a")
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(cells)
+    return rows
+
+
+def table(records: Sequence[dict[str, Any]], clock: str) -> list[str]:
+    """The Markdown table."""
+    header, *body = table_rows(records, clock)
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    lines.extend("| " + " | ".join(cells) + " |" for cells in body)
+    return lines
+
+
+def rst_table(records: Sequence[dict[str, Any]], clock: str) -> list[str]:
+    """The same table as a reStructuredText list-table, for the documentation."""
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for cells in table_rows(records, clock):
+        first, *rest = (cell.replace("`", "``") for cell in cells)
+        lines.append(f"   * - {first}")
+        lines.extend(f"     - {cell}" for cell in rest)
     return lines
 
 
@@ -153,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the report here")
+    parser.add_argument("--rst", type=Path, default=None, help="write the table as RST here")
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "SCENARIO"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
@@ -197,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.write(report)
     if args.markdown is not None:
         args.markdown.write_text(report)
+    if args.rst is not None:
+        args.rst.write_text("\n".join(rst_table(records, args.clock)) + "\n")
     return 0
 
 

@@ -16,6 +16,8 @@ first loop and then makes and closes a series of further loops, and reports:
 - the time to construct the first loop (for loopkit this includes plugin
   discovery, importing the selected plugins and assembling the class) and
   the steady-state time per further loop (median of ``STEADY_LOOPS``);
+- import and first loop together: what an application waits before its
+  loop can run;
 - the resident memory (``/proc/self/statm``) after the first loop, and its
   growth since the interpreter started.
 
@@ -110,6 +112,7 @@ COLUMNS = (
     ("modules_loop", "modules after 1st loop", "count"),
     ("first", "1st loop (ms)", "ms"),
     ("steady", "next loops (µs/loop)", "us"),
+    ("total", "import + 1st loop (ms)", "ms"),
     ("rss", "RSS (MiB)", "mib"),
     ("rss_growth", "RSS growth (MiB)", "mib"),
 )
@@ -156,6 +159,8 @@ def measure(variant: str) -> dict[str, Any]:
 
 
 def _value(record: dict[str, Any], key: str, clock: str) -> float:
+    if key == "total":
+        return float(record[f"import_{clock}"] + record[f"first_{clock}"])
     if key in ("import", "first", "steady"):
         return float(record[f"{key}_{clock}"])
     return float(record[key])
