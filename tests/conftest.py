@@ -16,6 +16,8 @@ Two suite-wide rules live here too:
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -23,6 +25,32 @@ import leakcheck
 import pytest
 
 import loopkit
+
+# The fault injector (tests/faultinject) is importable as ``faultinject``
+# whatever pytest's import mode; its suite-mode hooks are this conftest's.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+from faultinject.suite_mode import (  # noqa: E402
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_report_header,
+    pytest_runtest_makereport,
+    pytest_terminal_summary,
+    pytest_unconfigure,
+)
+
+__all__ = [
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_report_header",
+    "pytest_runtest_makereport",
+    "pytest_terminal_summary",
+    "pytest_unconfigure",
+]
 
 _T = TypeVar("_T")
 
@@ -132,7 +160,8 @@ def run(
 #: as asyncio does.
 LOOP_FACTORIES: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "asyncio": asyncio.new_event_loop,
-    "loopkit": loopkit.new_event_loop,
+    # Looked up when called, so that suite mode's fault-injecting loops are used.
+    "loopkit": lambda: loopkit.new_event_loop(),
 }
 
 
