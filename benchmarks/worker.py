@@ -10,7 +10,8 @@ time goes, not how much there is).
 
 A worker measures exactly one (scenario, loop) pair, so no measurement
 inherits another's heap, caches or threads. It never prints anything else
-to stdout.
+to stdout. A scenario that cannot run on this loop (a plugin it needs is
+missing) prints ``{"skipped": "why"}`` instead of a measurement.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import loops
-from benchmarks.scenarios import load_all
+from benchmarks.scenarios import Skipped, load_all
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,13 +55,17 @@ def main(argv: list[str] | None = None) -> int:
         new_loop().close()
         gc.collect()
         gc.freeze()
-    if args.profile:
-        profiler = cProfile.Profile()
-        sample = profiler.runcall(chosen.measure, new_loop, size)
-        stats = pstats.Stats(profiler, stream=sys.stderr)
-        stats.sort_stats("tottime").print_stats(25)
-    else:
-        sample = chosen.measure(new_loop, size)
+    try:
+        if args.profile:
+            profiler = cProfile.Profile()
+            sample = profiler.runcall(chosen.measure, new_loop, size)
+            stats = pstats.Stats(profiler, stream=sys.stderr)
+            stats.sort_stats("tottime").print_stats(25)
+        else:
+            sample = chosen.measure(new_loop, size)
+    except Skipped as exc:
+        print(json.dumps({"scenario": chosen.name, "loop": args.loop, "skipped": str(exc)}))
+        return 0
     record = {
         "scenario": chosen.name,
         "loop": args.loop,
