@@ -83,39 +83,19 @@ async def start_tls(
 
     Reading on the old transport is paused until the TLS layer is in place,
     so no plain bytes reach it before ``connection_made``. If the handshake
-    fails (or this call is cancelled) the transport is closed.
+    fails (or this call is cancelled) the transport is closed. The work is
+    :func:`loopkit.plugins.tcp.tls_start.start_tls`, imported only now so
+    that plain TCP never imports :mod:`ssl`.
     """
-    import ssl
+    from loopkit.plugins.tcp.tls_start import start_tls as tls_start_tls
 
-    from loopkit.plugins.tcp.tls import TLSProtocol  # type: ignore[import-not-found,unused-ignore]
-
-    if not isinstance(sslcontext, ssl.SSLContext):
-        raise TypeError(
-            f"sslcontext is expected to be an instance of ssl.SSLContext, got {sslcontext!r}"
-        )
-    if not getattr(transport, "_start_tls_compatible", False):
-        raise TypeError(f"transport {transport!r} is not supported by start_tls()")
-    waiter = self.create_future()
-    tls_proto = TLSProtocol(
+    return await tls_start_tls(
         self,
+        transport,
         protocol,
         sslcontext,
-        waiter,
-        server_side,
-        server_hostname,
+        server_side=server_side,
+        server_hostname=server_hostname,
         ssl_handshake_timeout=ssl_handshake_timeout,
         ssl_shutdown_timeout=ssl_shutdown_timeout,
-        call_connection_made=False,
     )
-    transport.pause_reading()
-    transport.set_protocol(tls_proto)
-    made = self.call_soon(tls_proto.connection_made, transport)
-    resumed = self.call_soon(transport.resume_reading)
-    try:
-        await waiter
-    except BaseException:
-        transport.close()
-        made.cancel()
-        resumed.cancel()
-        raise
-    return tls_proto._app_transport

@@ -1,0 +1,249 @@
+"""The write pipe transport behind ``loop.connect_write_pipe``.
+
+``write`` tries the fd at once and buffers only what the pipe did not take;
+the buffer drains when the fd is writable. Above the high-water mark the
+protocol is asked to ``pause_writing``, and at or below the low-water mark
+to ``resume_writing``.
+
+For a pipe, FIFO or socket the transport also watches its own fd for
+*readability*: the write end of a pipe becomes "readable" (an error
+condition) when the last reader goes away, so the transport notices a
+vanished peer even while it has nothing to write, as asyncio does. Like
+asyncio, it then reports ``connection_lost(None)`` when nothing was
+buffered, and ``connection_lost(BrokenPipeError())`` when data was lost.
+
+It must never block, never let a failing protocol callback break the
+transport, and never deliver ``connection_lost`` twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from loopkit.plugins.pipes.base import PipeTransportBase, wake_waiter
+
+_logger = logging.getLogger("asyncio")
+
+#: Default high-water mark of the write buffer, in bytes (asyncio's default).
+DEFAULT_HIGH_WATER = 64 * 1024
+
+#: After this many writes to a lost pipe, each further write logs a warning.
+_WARN_AFTER_LOST_WRITES = 5
+
+BytesLike = bytes | bytearray | memoryview
+
+
+class WritePipeTransport(PipeTransportBase, asyncio.WriteTransport):
+    """Writes to a pipe, FIFO, socket or character device, with flow control."""
+
+    def __init__(
+        self,
+        loop: Any,
+        pipe: Any,
+        protocol: asyncio.BaseProtocol,
+        waiter: asyncio.Future[None] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        asyncio.WriteTransport.__init__(self, extra)
+        self._buffer = bytearray()
+        self._writes_after_loss = 0
+        self._protocol_paused = False
+        self._high_water = DEFAULT_HIGH_WATER
+        self._low_water = DEFAULT_HIGH_WATER // 4
+        kind = self._adopt(
+            loop, pipe, protocol, "Pipe transport is only for pipes, sockets and character devices"
+        )
+        loop.call_soon(protocol.connection_made, self)
+        if kind in ("fifo", "socket"):
+            # Only once connection_made() has run: a peer that is already
+            # gone must not produce connection_lost() before it.
+            loop.call_soon(self._watch_peer)
+        if waiter is not None:
+            loop.call_soon(wake_waiter, waiter)
+
+    # ------------------------------------------------------------------
+    # Flow control
+    # ------------------------------------------------------------------
+
+    def get_write_buffer_size(self) -> int:
+        """Bytes accepted by :meth:`write` but not yet taken by the pipe."""
+        return len(self._buffer)
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        """The ``(low, high)`` water marks."""
+        return (self._low_water, self._high_water)
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """Set the water marks; defaults as asyncio (64 KiB, and high / 4).
+
+        ValueError unless ``high >= low >= 0``.
+        """
+        if high is None:
+            high = DEFAULT_HIGH_WATER if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high_water = high
+        self._low_water = low
+        self._maybe_pause_protocol()
+
+    def _maybe_pause_protocol(self) -> None:
+        if self._protocol_paused or len(self._buffer) <= self._high_water:
+            return
+        self._protocol_paused = True
+        try:
+            self._protocol.pause_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop.call_exception_handler(
+                {
+                    "message": "protocol.pause_writing() failed",
+                    "exception": exc,
+                    "transport": self,
+                    "protocol": self._protocol,
+                }
+            )
+
+    def _maybe_resume_protocol(self) -> None:
+        if not self._protocol_paused or len(self._buffer) > self._low_water:
+            return
+        self._protocol_paused = False
+        try:
+            self._protocol.resume_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop.call_exception_handler(
+                {
+                    "message": "protocol.resume_writing() failed",
+                    "exception": exc,
+                    "transport": self,
+                    "protocol": self._protocol,
+                }
+            )
+
+    # ------------------------------------------------------------------
+    # Writing
+    # ------------------------------------------------------------------
+
+    def write(self, data: BytesLike) -> None:
+        """Write ``data`` without blocking; what the pipe refuses is buffered.
+
+        Writes after the pipe was lost or closed are dropped (and, after a
+        few, logged), as asyncio does.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"data argument must be a bytes-like object, not {type(data).__name__!r}"
+            )
+        if not data:
+            return
+        if self._closing:
+            if self._writes_after_loss >= _WARN_AFTER_LOST_WRITES:
+                _logger.warning("pipe closed by peer or os.write(pipe, data) raised exception.")
+            self._writes_after_loss += 1
+            return
+        if self._buffer:
+            self._buffer += data
+            self._maybe_pause_protocol()
+            return
+        try:
+            sent = os.write(self._fileno, data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._writes_after_loss += 1
+            self._fatal_error(exc, "Fatal write error on pipe transport")
+            return
+        if sent == len(data):
+            return
+        self._buffer += memoryview(data)[sent:]
+        self._loop._add_writer(self._fileno, self._write_ready)
+        self._maybe_pause_protocol()
+
+    def writelines(self, list_of_data: Iterable[BytesLike]) -> None:
+        """Write every buffer of ``list_of_data``, in order, as one write."""
+        self.write(b"".join(list_of_data))
+
+    def _write_ready(self) -> None:
+        try:
+            sent = os.write(self._fileno, self._buffer)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._buffer.clear()
+            self._writes_after_loss += 1
+            self._loop._remove_writer(self._fileno)
+            self._fatal_error(exc, "Fatal write error on pipe transport")
+            return
+        del self._buffer[:sent]
+        if self._buffer:
+            return
+        self._loop._remove_writer(self._fileno)
+        self._maybe_resume_protocol()  # the protocol may write again here
+        if self._buffer or not self._closing:
+            return
+        self._loop._remove_reader(self._fileno)
+        self._schedule_connection_lost(None)
+
+    def can_write_eof(self) -> bool:
+        """Always True: end of file is closing the write end."""
+        return True
+
+    def write_eof(self) -> None:
+        """Close the write end once the buffer has drained."""
+        if self._closing:
+            return
+        self._closing = True
+        if not self._buffer:
+            self._loop._remove_reader(self._fileno)
+            self._schedule_connection_lost(None)
+
+    def close(self) -> None:
+        """Flush what is buffered, then close (the same as :meth:`write_eof`)."""
+        if self._pipe is not None and not self._closing:
+            self.write_eof()
+
+    def abort(self) -> None:
+        """Close at once, dropping buffered data; ``connection_lost(None)`` follows."""
+        if self._lost_scheduled:
+            return
+        self._shut(None)
+
+    # ------------------------------------------------------------------
+    # Endings
+    # ------------------------------------------------------------------
+
+    def _watch_peer(self) -> None:
+        if not self._closing:  # closed before connection_made ran: nothing to watch
+            self._loop._add_reader(self._fileno, self._peer_gone)
+
+    def _peer_gone(self) -> None:
+        """The fd turned readable: the reading end was closed."""
+        if self._loop.get_debug():
+            _logger.info("%r was closed by peer", self)
+        self._shut(BrokenPipeError() if self._buffer else None)
+
+    def _fatal_error(self, exc: BaseException, message: str) -> None:
+        # An OSError (EPIPE, ECONNRESET, ...) is how a pipe ends when the
+        # reader leaves: logged in debug mode only, as asyncio does.
+        self._report_fatal(exc, message, quiet=isinstance(exc, OSError))
+        self._shut(exc)
+
+    def _shut(self, exc: BaseException | None) -> None:
+        self._closing = True
+        if self._buffer:
+            self._loop._remove_writer(self._fileno)
+            self._buffer.clear()
+        self._loop._remove_reader(self._fileno)
+        self._schedule_connection_lost(exc)

@@ -1,0 +1,176 @@
+"""The subprocess plugin: ``loop.subprocess_exec`` and ``loop.subprocess_shell``.
+
+Starts a child with :class:`subprocess.Popen` and returns a
+:class:`~loopkit.plugins.subprocess.transport.SubprocessTransport`; the
+child's pipes are transports of the pipes plugin (hence ``loopkit_requires``)
+and its exit is watched through a pidfd where the OS has one, or a thread
+otherwise (:mod:`loopkit.plugins.subprocess.watcher`).
+``asyncio.create_subprocess_exec`` / ``create_subprocess_shell`` use these
+methods, so :class:`asyncio.subprocess.Process` works unchanged.
+
+Arguments are checked as asyncio checks them (ValueError for text mode,
+buffering or the wrong ``shell``); everything else goes to ``Popen``
+(``env``, ``cwd``, ``start_new_session``, ``pass_fds``, ...).
+
+This plugin never installs a signal handler and never reaps a process it
+did not start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+from loopkit.plugins.subprocess.transport import SubprocessTransport
+
+from loopkit.core.hookspecs import hookimpl
+
+__all__ = ["SubprocessTransport"]
+
+_logger = logging.getLogger("asyncio")
+
+_Factory = Callable[[], asyncio.SubprocessProtocol]
+
+
+def _refuse_text_mode(
+    universal_newlines: Any, bufsize: Any, text: Any, encoding: Any, errors: Any
+) -> None:
+    """The pipes carry bytes, unbuffered: refuse anything else, as asyncio."""
+    if universal_newlines:
+        raise ValueError("universal_newlines must be False")
+    if bufsize != 0:
+        raise ValueError("bufsize must be 0")
+    if text:
+        raise ValueError("text must be False")
+    if encoding is not None:
+        raise ValueError("encoding must be None")
+    if errors is not None:
+        raise ValueError("errors must be None")
+
+
+async def _start(
+    loop: Any,
+    protocol: asyncio.SubprocessProtocol,
+    args: Any,
+    shell: bool,
+    stdin: Any,
+    stdout: Any,
+    stderr: Any,
+    bufsize: int,
+    kwargs: dict[str, Any],
+) -> SubprocessTransport:
+    transport = SubprocessTransport(
+        loop, protocol, args, shell, stdin, stdout, stderr, bufsize, **kwargs
+    )
+    try:
+        await transport._connected()
+    except BaseException:
+        # Cancelled before connection_made: kill the child and wait until
+        # it is reaped, so that nothing outlives the failed call.
+        transport._abandon()
+        await transport._wait()
+        raise
+    return transport
+
+
+async def subprocess_shell(
+    self: Any,
+    protocol_factory: _Factory,
+    cmd: str | bytes,
+    *,
+    stdin: Any = subprocess.PIPE,
+    stdout: Any = subprocess.PIPE,
+    stderr: Any = subprocess.PIPE,
+    universal_newlines: bool = False,
+    shell: bool = True,
+    bufsize: int = 0,
+    encoding: str | None = None,
+    errors: str | None = None,
+    text: bool | None = None,
+    **kwargs: Any,
+) -> tuple[SubprocessTransport, asyncio.SubprocessProtocol]:
+    """Run ``cmd`` through the shell; returns ``(transport, protocol)``.
+
+    ``cmd`` must be a str or bytes (ValueError otherwise) and ``shell``
+    must stay True.
+    """
+    if not isinstance(cmd, (bytes, str)):
+        raise ValueError("cmd must be a string")
+    if universal_newlines:
+        raise ValueError("universal_newlines must be False")
+    if not shell:
+        raise ValueError("shell must be True")
+    _refuse_text_mode(False, bufsize, text, encoding, errors)
+    protocol = protocol_factory()
+    if self._debug:
+        # The command itself is not logged: it may hold secrets.
+        _logger.debug("run shell command %r", cmd)
+    transport = await _start(self, protocol, cmd, True, stdin, stdout, stderr, bufsize, kwargs)
+    if self._debug:
+        _logger.info("run shell command: %r", transport)
+    return transport, protocol
+
+
+async def subprocess_exec(
+    self: Any,
+    protocol_factory: _Factory,
+    program: Any,
+    *args: Any,
+    stdin: Any = subprocess.PIPE,
+    stdout: Any = subprocess.PIPE,
+    stderr: Any = subprocess.PIPE,
+    universal_newlines: bool = False,
+    shell: bool = False,
+    bufsize: int = 0,
+    encoding: str | None = None,
+    errors: str | None = None,
+    text: bool | None = None,
+    **kwargs: Any,
+) -> tuple[SubprocessTransport, asyncio.SubprocessProtocol]:
+    """Run ``program`` with ``args`` (no shell); returns ``(transport, protocol)``.
+
+    Each of ``stdin``, ``stdout``, ``stderr`` is PIPE (the default),
+    DEVNULL, STDOUT (stderr only), an fd, a file object or None (inherit).
+    """
+    if universal_newlines:
+        raise ValueError("universal_newlines must be False")
+    if shell:
+        raise ValueError("shell must be False")
+    _refuse_text_mode(False, bufsize, text, encoding, errors)
+    protocol = protocol_factory()
+    if self._debug:
+        _logger.debug("execute program %r", program)
+    transport = await _start(
+        self, protocol, (program, *args), False, stdin, stdout, stderr, bufsize, kwargs
+    )
+    if self._debug:
+        _logger.info("execute program %r: %r", program, transport)
+    return transport, protocol
+
+
+@hookimpl
+def loopkit_requires() -> list[str]:
+    """The child's pipes are pipe transports."""
+    return ["pipes"]
+
+
+@hookimpl
+def loopkit_loop_methods() -> dict[str, Any]:
+    """The subprocess part of the loop API."""
+    return {"subprocess_exec": subprocess_exec, "subprocess_shell": subprocess_shell}
+
+
+@hookimpl
+def loopkit_loop_created(loop: Any) -> None:
+    """Each loop keeps the watches of its children (to reap them on close)."""
+    loop._subprocess_watches = set()
+
+
+@hookimpl
+def loopkit_loop_closing(loop: Any) -> None:
+    """Stop watching for this loop; children still running are reaped by a thread."""
+    for watch in list(loop._subprocess_watches):
+        watch.detach()

@@ -1,0 +1,98 @@
+"""Constants and small helpers of the TLS layer.
+
+asyncio's defaults (timeouts, water marks), the default client context for
+``ssl=True``, water-mark resolution, and the per-thread scratch buffer that
+decryption goes through. Nothing here keeps per-connection state.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from typing import cast
+
+__all__ = [
+    "AGAIN",
+    "LOST_WRITES_BEFORE_WARNING",
+    "READ_HIGH_WATER",
+    "SSL_HANDSHAKE_TIMEOUT",
+    "SSL_SHUTDOWN_TIMEOUT",
+    "WRITE_HIGH_WATER",
+    "decrypt_into",
+    "default_client_context",
+    "scratch_buffer",
+    "water_marks",
+]
+
+#: Seconds a handshake may take before the connection is aborted (asyncio's value).
+SSL_HANDSHAKE_TIMEOUT = 60.0
+#: Seconds to wait for the peer's close_notify after sending ours (asyncio's value).
+SSL_SHUTDOWN_TIMEOUT = 30.0
+#: Default high-water marks, in bytes, of undecrypted input and unsent output.
+READ_HIGH_WATER = 256 * 1024
+WRITE_HIGH_WATER = 512 * 1024
+#: After this many writes on a dead connection, each further one logs a warning.
+LOST_WRITES_BEFORE_WARNING = 5
+
+# A MemoryBIO "would block" when it lacks input; SSLSyscallError is listed
+# because OpenSSL reports some of those same conditions as a syscall error.
+AGAIN = (ssl.SSLWantReadError, ssl.SSLWantWriteError, ssl.SSLSyscallError)
+
+
+_scratch = threading.local()
+
+
+def scratch_buffer(size: int) -> memoryview:
+    """This thread's decryption buffer of at least ``size`` bytes, shared by
+    its connections: delivery is synchronous, and each batch is copied out
+    before the application runs."""
+    view: memoryview | None = getattr(_scratch, "view", None)
+    if view is None or view.nbytes < size:
+        view = _scratch.view = memoryview(bytearray(size))
+    return view
+
+
+def decrypt_into(sslobj: ssl.SSLObject, view: memoryview) -> tuple[int, bool]:
+    """Fill ``view`` with the plaintext available now.
+
+    Returns (bytes written, whether the peer's close_notify was reached).
+    OpenSSL hands out one record (at most 16 KiB) per call, hence the loop.
+    Errors other than "needs more input" and close_notify propagate.
+    """
+    size = view.nbytes
+    filled = 0
+    try:
+        while filled < size:
+            # With a buffer, SSLObject.read returns a count.
+            count = cast(int, sslobj.read(size - filled, view[filled:]))
+            if not count:
+                return filled, True
+            filled += count
+    except AGAIN:
+        pass
+    except ssl.SSLZeroReturnError:
+        return filled, True
+    return filled, False
+
+
+def default_client_context(server_side: bool, server_hostname: str | None) -> ssl.SSLContext:
+    """The context used for ``ssl=True``: verify certificates, and the host
+    name unless the caller passed ``server_hostname=''`` (or nothing)."""
+    if server_side:
+        raise ValueError("Server side SSL needs a valid SSLContext")
+    context = ssl.create_default_context()
+    if not server_hostname:
+        context.check_hostname = False
+    return context
+
+
+def water_marks(high: int | None, low: int | None, default_high: int) -> tuple[int, int]:
+    """Resolve (high, low) the way asyncio's transports do: a missing low is
+    a quarter of high, a missing high is four times low."""
+    if high is None:
+        high = default_high if low is None else 4 * low
+    if low is None:
+        low = high // 4
+    if not high >= low >= 0:
+        raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+    return high, low

@@ -1,0 +1,91 @@
+"""Fixtures for the TLS layer tests: a loop per loop kind, certificates.
+
+``TLSProtocol`` is only a protocol, so it runs over any loop's plain stream
+transport: every test runs on asyncio's own loop, and on loopkit's as soon as
+its tcp plugin provides ``create_connection`` (skipped until then). Each loop
+fails its test if an error reached its exception handler unexpectedly or a
+file descriptor was left open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pytest
+import trustme
+from tlshelpers import HOST
+
+import loopkit
+
+_T = TypeVar("_T")
+
+
+# -- fixtures ------------------------------------------------------------
+
+
+def _loopkit_has_tcp() -> bool:
+    return "tcp" in loopkit.assemble().providers.values()
+
+
+@pytest.fixture(params=["asyncio", "loopkit"])
+def loop_factory(request: pytest.FixtureRequest) -> Callable[[], asyncio.AbstractEventLoop]:
+    if request.param == "loopkit":
+        if not _loopkit_has_tcp():
+            pytest.skip("tcp plugin not merged")
+        return loopkit.new_event_loop
+    return asyncio.new_event_loop
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture
+def tls_loop(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop],
+) -> Iterator[asyncio.AbstractEventLoop]:
+    """A loop whose unexpected error reports fail the test, and after which
+    no file descriptor is left open."""
+    fds_before = _open_fds()
+    loop = loop_factory()
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    loop.errors = errors  # type: ignore[attr-defined]
+    try:
+        yield loop
+    finally:
+        loop.run_until_complete(asyncio.sleep(0.01))  # let pending closes finish
+        loop.close()
+    assert errors == []
+    assert _open_fds() == fds_before
+
+
+@pytest.fixture
+def run(tls_loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
+    def runner(coro: Coroutine[Any, Any, _T], timeout: float = 10.0) -> _T:
+        return tls_loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    return runner
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def server_ctx(ca: trustme.CA) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", HOST).configure_cert(ctx)
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def client_ctx(ca: trustme.CA) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ca.configure_trust(ctx)
+    return ctx
