@@ -26,11 +26,13 @@ class Summary:
 @dataclass(frozen=True)
 class Measurement:
     """One repeat's reported values: the loop's, the plain baseline's, and
-    operations per wall-clock second for scenarios with a throughput table."""
+    operations per wall-clock second for scenarios with a throughput table,
+    and the user-mode CPU cost per operation where the scenario measured it."""
 
     value: float
     baseline: float | None = None
     throughput: float | None = None
+    user_cost: float | None = None
 
 
 def summarize(values: Sequence[float]) -> Summary:
@@ -96,6 +98,10 @@ def _throughput(measurement: Measurement) -> float | None:
     return measurement.throughput
 
 
+def _user_cost(measurement: Measurement) -> float | None:
+    return measurement.user_cost
+
+
 def _rows(
     scenarios: Sequence[Scenario],
     loop_names: Sequence[str],
@@ -131,7 +137,8 @@ def _rows(
             if failed:
                 # Some repeats are missing: a ratio of the rest would hide that.
                 row.append("error")
-            elif ref is None or other is None:
+            elif ref is None or other is None or ref.median <= 0 or other.median <= 0:
+                # (a user-CPU median can be 0 in a tiny --quick window)
                 row.append("n/a")
             else:
                 better = kind(scenario) == "rate"
@@ -223,3 +230,36 @@ def baseline_table(
         return []
     header = ["scenario", "loop", "unit", "loop method", "plain class", "loop/plain"]
     return _table(header, rows)
+
+
+def user_cpu_table(
+    scenarios: Sequence[Scenario],
+    loop_names: Sequence[str],
+    results: Results,
+    reference: str,
+    errors: Mapping[tuple[str, str], str],
+    skipped: Mapping[tuple[str, str], str] | None = None,
+) -> list[str]:
+    """The user-mode part of the CPU cost, for scenarios that measured it."""
+    chosen = [
+        scenario
+        for scenario in scenarios
+        if any(m.user_cost is not None for m in _all(results, scenario, loop_names))
+    ]
+    if not chosen:
+        return []
+    return _rows(
+        chosen,
+        loop_names,
+        results,
+        reference,
+        errors,
+        skipped or {},
+        _user_cost,
+        lambda scenario: scenario.unit.replace("CPU", "user CPU", 1),
+        lambda scenario: scenario.kind,
+    )
+
+
+def _all(results: Results, scenario: Scenario, loop_names: Sequence[str]) -> list[Measurement]:
+    return [m for name in loop_names for m in results.get((scenario.name, name), ())]

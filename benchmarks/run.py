@@ -38,7 +38,13 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import loops
-from benchmarks.report import Measurement, baseline_table, main_table, throughput_table
+from benchmarks.report import (
+    Measurement,
+    baseline_table,
+    main_table,
+    throughput_table,
+    user_cpu_table,
+)
 from benchmarks.scenarios import Scenario, load_all
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
@@ -214,7 +220,10 @@ def _to_measurement(scenario: Scenario, record: dict[str, Any], clock: str) -> M
     throughput = None
     if scenario.throughput_unit is not None:
         throughput = record["ops"] / record["seconds"]
-    return Measurement(value, baseline, throughput)
+    user_cost = None
+    if record.get("user_cpu_seconds") is not None:
+        user_cost = scenario.value(record["ops"], record["user_cpu_seconds"])
+    return Measurement(value, baseline, throughput, user_cost)
 
 
 def _run_all(
@@ -257,6 +266,7 @@ def _run_all(
                         "value": measurement.value,
                         "baseline": measurement.baseline,
                         "throughput": measurement.throughput,
+                        "user_cost": measurement.user_cost,
                     }
                 )
                 print(f"{progress}: {measurement.value:,.1f} {scenario.unit}", file=sys.stderr)
@@ -293,6 +303,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "generator shares the machine, so this swings more than server CPU time):",
             "",
             *rates,
+        ]
+    user = user_cpu_table(scenarios, loop_names, results, loops.REFERENCE, errors, skipped)
+    if user:
+        lines += [
+            "",
+            "The user-mode part of the server's CPU time (the rest is system time: "
+            "system calls, and on loopback much of the peer's network stack too). "
+            "The OS splits user from system time by sampling at its clock tick, so "
+            "this is coarser than the total above; read it for where the time goes:",
+            "",
+            *user,
         ]
     extra = baseline_table(scenarios, loop_names, results)
     if extra:

@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline_seconds": sample.baseline_seconds,
         "cpu_seconds": sample.cpu_seconds,
         "baseline_cpu_seconds": sample.baseline_cpu_seconds,
+        "user_cpu_seconds": sample.user_cpu_seconds,
     }
     print(json.dumps(record))
     return 0

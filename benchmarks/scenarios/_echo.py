@@ -4,8 +4,8 @@ A transport scenario starts an echo server on a fresh loop, then starts
 ``benchmarks/loadgen.py`` in its own process against it. The load generator
 warms the server up, prints ``start``, makes the measured requests and
 prints ``done``; this module watches that control pipe with ``add_reader``
-on the loop itself and reads the clocks (this process's CPU time, and wall
-time) when each line arrives. The window therefore holds only the measured
+on the loop itself and reads the clocks (this process's CPU time, its
+user-mode part, and wall time) when each line arrives. The window therefore holds only the measured
 requests: server start-up, connection set-up and warm-up are outside it.
 
 The servers here are what an application would write with each API
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import socket
 import ssl
 import subprocess
@@ -194,12 +195,16 @@ class _Window:
     def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
         self.fd = fd
         self.pending = b""
-        self.start: tuple[float, float] | None = None
-        self.finished: asyncio.Future[tuple[float, float]] = loop.create_future()
+        self.start: tuple[float, float, float] | None = None
+        self.finished: asyncio.Future[tuple[float, float, float]] = loop.create_future()
 
     def on_readable(self) -> None:
         # The clocks first: nothing after the load generator's line is measured.
-        now = (time.perf_counter(), time.process_time())
+        now = (
+            time.perf_counter(),
+            time.process_time(),
+            resource.getrusage(resource.RUSAGE_SELF).ru_utime,
+        )
         chunk = os.read(self.fd, 4096)
         if not chunk:
             self._fail("the load generator exited before it was done")
@@ -241,7 +246,7 @@ async def _session(
     window = _Window(loop, generator.stdout.fileno())
     loop.add_reader(window.fd, window.on_readable)
     try:
-        end_wall, end_cpu = await asyncio.wait_for(window.finished, 50)
+        end_wall, end_cpu, end_user = await asyncio.wait_for(window.finished, 50)
     finally:
         loop.remove_reader(window.fd)
         close()
@@ -254,8 +259,13 @@ async def _session(
         if kind == "unix":
             _remove_unix_path(address)
     assert window.start is not None
-    start_wall, start_cpu = window.start
-    return Sample(ops=n, seconds=end_wall - start_wall, cpu_seconds=end_cpu - start_cpu)
+    start_wall, start_cpu, start_user = window.start
+    return Sample(
+        ops=n,
+        seconds=end_wall - start_wall,
+        cpu_seconds=end_cpu - start_cpu,
+        user_cpu_seconds=end_user - start_user,
+    )
 
 
 def _remove_unix_path(path: str) -> None:

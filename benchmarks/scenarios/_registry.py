@@ -39,6 +39,8 @@ class Sample:
     process spent meanwhile (all threads): on a crowded machine it does not
     count the time the process sat descheduled, so it is the steadier figure.
 
+    ``user_cpu_seconds`` is the user-mode part of ``cpu_seconds``.
+
     ``baseline_seconds`` is set by scenarios that also time the same number
     of operations on a plain Python stand-in (in the same process, interleaved
     with the real thing), so that the two can be compared directly.
@@ -49,6 +51,10 @@ class Sample:
     baseline_seconds: float | None = None
     cpu_seconds: float | None = None
     baseline_cpu_seconds: float | None = None
+    #: The user-mode part of ``cpu_seconds`` (the rest is the OS kernel's work
+    #: for this process: system calls, and on loopback much of the peer's
+    #: network stack). Set by the transport scenarios.
+    user_cpu_seconds: float | None = None
 
 
 #: A measurement function: given a loop factory and an operation count,

@@ -19,6 +19,8 @@ from benchmarks.scenarios._echo import is_loopkit
 from benchmarks.scenarios._registry import LoopFactory, Sample, Skipped, scenario
 
 _MIB = 1024 * 1024
+#: What one child writes, at most (the last child of a run may write less).
+_PER_CHILD_MIB = 100
 #: Bytes asked for per read of the child's stdout.
 _READ_SIZE = 256 * 1024
 
@@ -68,9 +70,9 @@ def subprocess_spawn(new_loop: LoopFactory, n: int) -> Sample:
 
 
 def _read_pipe(loop: asyncio.AbstractEventLoop, mebibytes: int) -> int:
-    nbytes = mebibytes * _MIB
+    """Children write ``mebibytes`` MiB in all, 100 MiB each, one after another."""
 
-    async def read_all() -> int:
+    async def read_child(nbytes: int) -> None:
         process = await asyncio.create_subprocess_exec(
             *_zero_writer(nbytes), stdout=asyncio.subprocess.PIPE
         )
@@ -79,16 +81,21 @@ def _read_pipe(loop: asyncio.AbstractEventLoop, mebibytes: int) -> int:
         while chunk := await process.stdout.read(_READ_SIZE):
             total += len(chunk)
         await process.wait()
-        return total
+        if total != nbytes:
+            raise RuntimeError(f"read {total} bytes from the child, expected {nbytes}")
 
-    total = loop.run_until_complete(read_all())
-    if total != nbytes:
-        raise RuntimeError(f"read {total} bytes from the child, expected {nbytes}")
+    async def read_all() -> None:
+        left = mebibytes
+        while left > 0:
+            await read_child(min(left, _PER_CHILD_MIB) * _MIB)
+            left -= _PER_CHILD_MIB
+
+    loop.run_until_complete(read_all())
     return mebibytes
 
 
-@scenario("pipe_read_100m", family="subprocess", unit="MiB/s", size=100, quick_size=5)
+@scenario("pipe_read_100m", family="subprocess", unit="MiB/s", size=300, quick_size=5)
 def pipe_read_100m(new_loop: LoopFactory, n: int) -> Sample:
-    """A child writes 100 MiB to its stdout; read through asyncio's Process.stdout (MiB/s)."""
+    """Children write 100 MiB each to stdout, read via asyncio's Process.stdout (MiB/s)."""
     _require_subprocess_plugin(new_loop)
     return on_fresh_loop(new_loop, n, _read_pipe)
