@@ -107,10 +107,12 @@ def test_quick_tcp_echo_reports_server_cpu_per_request_and_requests_per_second()
 
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| tcp_proto_1k |")]
-    assert len(rows) == 2  # the main table, then the throughput table
-    cost, rate = ([cell.strip() for cell in row.strip("|").split("|")] for row in rows)
+    # The main table, the throughput table, the user-mode CPU table.
+    assert len(rows) == 3
+    cost, rate, user = ([cell.strip() for cell in row.strip("|").split("|")] for row in rows)
     assert cost[1] == "server CPU µs/request"
     assert rate[1] == "requests/s"
+    assert user[1] == "server user CPU µs/request"
     assert float(cost[-1].removesuffix("x")) > 0
     assert float(rate[-1].removesuffix("x")) > 0
 
