@@ -10,7 +10,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 project = "loopkit"
 author = "the loopkit developers"
 copyright = "2026, the loopkit developers"
-extensions = ["sphinx.ext.autodoc"]
+extensions = ["sphinx.ext.autodoc", "myst_parser"]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 exclude_patterns = ["_build", "examples"]
