@@ -17,6 +17,7 @@ anything inside the load generator.
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import os
 import resource
 import socket
@@ -42,6 +43,11 @@ TLS_KEY = _BENCHMARKS / "tls_key.pem"
 CLIENTS = 8
 #: Bytes asked for per read by the streams and sock_* servers.
 _READ_SIZE = 256 * 1024
+
+#: Set by ``worker.py --profile``: enabled at the load generator's ``start``
+#: and disabled at ``done``, so that the profile covers the measured window
+#: only (no server start-up, connecting or warm-up).
+window_profiler: cProfile.Profile | None = None
 
 #: Starts a server on the running loop; returns (load generator address, closer).
 Serve = Callable[[asyncio.AbstractEventLoop, str], Awaitable[tuple[str, Callable[[], Any]]]]
@@ -215,7 +221,11 @@ class _Window:
             text = line.decode(errors="replace")
             if text == "start":
                 self.start = now
+                if window_profiler is not None:
+                    window_profiler.enable()
             elif text == "done" and self.start is not None:
+                if window_profiler is not None:
+                    window_profiler.disable()
                 if not self.finished.done():
                     self.finished.set_result(now)
             else:
