@@ -5,7 +5,7 @@ Usage::
     python benchmarks/run.py [--repeats N] [--quick] [--only NAME[,NAME]]
                              [--group GROUP[,GROUP]] [--loops loopkit,asyncio,uvloop]
                              [--markdown FILE] [--json FILE] [--clock wall|cpu]
-                             [--gc-freeze] [--list]
+                             [--gc-freeze] [--list] [--chart PNG]
 
 Every (scenario, loop, repeat) is measured in its own fresh process (see
 ``worker.py``), interleaved: for each repeat, every scenario runs on every
@@ -98,9 +98,14 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "scan each loop library's import-time objects (a small-heap artefact)",
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument(
+        "--chart", type=Path, default=None, help="with --json: also draw the ratios (chart.py)"
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.chart is not None and args.json is None:
+        parser.error("--chart draws from the --json file: give both")
     return args
 
 
@@ -348,6 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "skipped": [{"scenario": s, "loop": lp, "reason": m} for (s, lp), m in skipped.items()],
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
+    if args.chart is not None:
+        from benchmarks.chart import chart_from_payload
+
+        chart_from_payload(json.loads(args.json.read_text()), args.chart)
     return 1 if errors else 0
 
 

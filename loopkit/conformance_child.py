@@ -102,6 +102,32 @@ def _confine_to_loopback() -> None:
     socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
 
 
+def _stand_in_for_selector_event_loop() -> None:
+    """Make ``asyncio.SelectorEventLoop()`` build a loopkit loop in the loopkit run.
+
+    Many stdlib tests (the transport mixins of test_events, test_sendfile,
+    test_sock_lowlevel, ...) make their loop with ``asyncio.SelectorEventLoop()``
+    rather than through the policy; without this stand-in they would test
+    asyncio under both runs. A selector they pass is closed and ignored: the
+    poller is loopkit's own.
+    """
+    import asyncio
+    import asyncio.unix_events
+
+    import loopkit
+
+    class SelectorEventLoop:
+        """Builds loopkit loops where a test asks for asyncio's selector loop."""
+
+        def __new__(cls, selector: Any = None) -> Any:
+            if selector is not None:
+                selector.close()
+            return loopkit.new_event_loop()
+
+    asyncio.SelectorEventLoop = SelectorEventLoop  # type: ignore[misc,assignment]
+    asyncio.unix_events.SelectorEventLoop = SelectorEventLoop  # type: ignore[misc,assignment]
+
+
 def _install_loopkit_as_default() -> Any:
     """Make loopkit's policy the one asyncio uses, also after a reset to None.
 
@@ -121,6 +147,7 @@ def _install_loopkit_as_default() -> Any:
     finally:
         probe.close()
     loopkit.install()
+    _stand_in_for_selector_event_loop()
 
     made = [0]
     original_init = KernelLoop.__init__

@@ -14,12 +14,23 @@ import pytest
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "signals.py"
 
 
+def _default_sigint() -> None:
+    """Give the child the SIGINT disposition of a program started from a terminal.
+
+    A test run started in the background by a non-interactive shell (as CI
+    may start it) inherits SIGINT *ignored*; Python then installs no
+    KeyboardInterrupt handler and asyncio.Runner no Ctrl-C handling.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 
@@ -44,7 +55,7 @@ def test_example_stops_on_signal_and_exits_cleanly(sig: int, name: str) -> None:
         lines = wait_for_line(process, f"pid {process.pid}:")
         assert lines[0] == "Event loop running for 1 hour, press Ctrl+C to interrupt."
         os.kill(process.pid, sig)
-        out, err = process.communicate(timeout=10)
+        out, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
@@ -80,7 +91,7 @@ def test_asyncio_runner_turns_ctrl_c_into_cancelling_the_main_task() -> None:
     try:
         wait_for_line(process, "ready")
         os.kill(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=10)
+        out, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
@@ -114,7 +125,7 @@ def test_sigint_handler_added_under_asyncio_runner_takes_precedence() -> None:
     try:
         wait_for_line(process, "ready")
         os.kill(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=10)
+        out, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
@@ -149,7 +160,7 @@ FORK_PROGRAM = textwrap.dedent(
 
 def test_forked_child_does_not_feed_signals_to_the_parents_loop() -> None:
     process = start(["-W", "ignore::DeprecationWarning", "-c", FORK_PROGRAM])
-    out, err = process.communicate(timeout=10)
+    out, err = process.communicate(timeout=30)
     assert out.splitlines() == ["child killed by SIGUSR1: True", "parent handler calls: []"]
     assert err == ""
     assert process.returncode == 0

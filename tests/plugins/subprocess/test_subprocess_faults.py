@@ -102,8 +102,14 @@ def test_a_stream_reader_over_its_limit_pauses_and_resumes(run: Run) -> None:
     async def main() -> None:
         proc = await asyncio.create_subprocess_exec(PYTHON, "-c", code, stdout=PIPE)
         assert proc.stdout is not None
-        await asyncio.sleep(0.2)  # not reading yet: the reader pauses the pipe
         stdout_transport = proc._transport.get_pipe_transport(1)  # type: ignore[attr-defined]
+        # Not reading yet: once the child has written past the reader's limit,
+        # the reader pauses the pipe. Poll for it (a busy machine may take a
+        # while to start the child) rather than sleeping a fixed time.
+        for _ in range(200):
+            if not stdout_transport.is_reading():
+                break
+            await asyncio.sleep(0.05)
         assert not stdout_transport.is_reading()
         data = await proc.stdout.read()
         assert len(data) == size
