@@ -32,10 +32,8 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
+from faultinject import suite_mode as _faults  # noqa: E402
 from faultinject.suite_mode import (  # noqa: E402
-    pytest_addoption,
-    pytest_collection_modifyitems,
-    pytest_configure,
     pytest_report_header,
     pytest_runtest_makereport,
     pytest_terminal_summary,
@@ -43,9 +41,6 @@ from faultinject.suite_mode import (  # noqa: E402
 )
 
 __all__ = [
-    "pytest_addoption",
-    "pytest_collection_modifyitems",
-    "pytest_configure",
     "pytest_report_header",
     "pytest_runtest_makereport",
     "pytest_terminal_summary",
@@ -58,6 +53,7 @@ leakcheck.install_loop_tracker()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    _faults.pytest_addoption(parser)
     parser.addoption(
         "--run-slow",
         action="store_true",
@@ -67,6 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _faults.pytest_configure(config)
     config.addinivalue_line(
         "markers",
         "leaks_allowed(reason): this test may leave resources behind (say why)",
@@ -75,6 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect slow tests unless asked for by --run-slow or by ``-m ...slow...``."""
+    _faults.pytest_collection_modifyitems(config, items)
     if config.getoption("--run-slow") or "slow" in (config.getoption("markexpr") or ""):
         return
     slow = [item for item in items if item.get_closest_marker("slow") is not None]
