@@ -73,6 +73,7 @@ def test_the_rst_table_has_a_ratio_column_per_compared_loop() -> None:
     assert "     - 2.00x\n     - 3.50x" in text
 
 
+@pytest.mark.leaks_allowed("matplotlib opens its font cache once per process and keeps it")
 def test_the_png_is_written(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     png = tmp_path / "ratios.png"
