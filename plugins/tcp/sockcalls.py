@@ -24,11 +24,21 @@ from loopkit.plugins.tcp.addresses import resolve
 from loopkit.plugins.tcp.tlswire import check_not_ssl_socket
 
 _TRY_AGAIN = (BlockingIOError, InterruptedError)
+_BYTE_SEQUENCES = (bytes, bytearray)  # len() counts bytes: no memoryview needed
 _INET = (socket.AF_INET, getattr(socket, "AF_INET6", socket.AF_INET))
 
 
+_PLAIN_SOCKET = socket.socket
+
+
 def check_sock(loop: Any, sock: socket.socket) -> None:
-    """The checks every sock_* call makes before touching the socket."""
+    """The checks every sock_* call makes before touching the socket.
+
+    A plain ``socket.socket`` outside debug mode needs no check at all; that
+    is nearly every call, so it is answered first and cheaply.
+    """
+    if sock.__class__ is _PLAIN_SOCKET and not loop._debug:
+        return
     check_not_ssl_socket(sock)
     if loop._debug and sock.gettimeout() != 0:
         raise ValueError("the socket must be non-blocking")
@@ -157,6 +167,9 @@ async def sock_sendall(self: Any, sock: socket.socket, data: Any) -> None:
         sent = sock.send(data)
     except _TRY_AGAIN:
         sent = 0
+    else:
+        if sent == len(data) and data.__class__ in _BYTE_SEQUENCES:
+            return  # the usual case: the kernel took it all, no view needed
     view = memoryview(data).cast("B")
     if sent == len(view):
         return

@@ -74,6 +74,18 @@ def _set_result_unless_cancelled(fut: futures.Future[Any], result: Any) -> None:
         fut.set_result(result)
 
 
+def _checked_bytes_like(data: object) -> bytes | bytearray | memoryview:
+    """Refuse what is not bytes-like; give a memoryview byte items.
+
+    Kept off ``write``'s path for plain ``bytes``, which is nearly every call.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data argument must be a bytes-like object, not {type(data).__name__!r}")
+    if isinstance(data, memoryview) and data.itemsize != 1:
+        return data.cast("B")
+    return data
+
+
 class StreamTransport(transports.Transport):
     """A bidirectional transport over a connected, non-blocking stream socket."""
 
@@ -278,10 +290,8 @@ class StreamTransport(transports.Transport):
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Send ``data``: at once as far as the kernel takes it, the rest queued."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(
-                f"data argument must be a bytes-like object, not {type(data).__name__!r}"
-            )
+        if data.__class__ is not bytes:
+            data = _checked_bytes_like(data)
         if self._eof:
             raise RuntimeError("Cannot call write() after write_eof()")
         if self._empty_waiter is not None:
@@ -291,8 +301,6 @@ class StreamTransport(transports.Transport):
         if self._conn_lost:
             self._note_lost_write()
             return
-        if isinstance(data, memoryview) and data.itemsize != 1:
-            data = data.cast("B")
         if not self._buffer:
             try:
                 sent = self._sock.send(data)  # type: ignore[union-attr]

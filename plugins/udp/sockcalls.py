@@ -25,6 +25,8 @@ _TRY_AGAIN = (BlockingIOError, InterruptedError)
 
 
 def _check_sock(loop: Any, sock: socket.socket) -> None:
+    if sock.__class__ is socket.socket and not loop._debug:
+        return  # the usual case: nothing to check
     # Only a program that imported ssl can hold an SSLSocket: no need to
     # import ssl (slow) to find out.
     ssl = sys.modules.get("ssl")
