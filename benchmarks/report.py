@@ -7,7 +7,7 @@ a benchmark and never imports a loop.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from benchmarks.scenarios import Scenario
@@ -25,10 +25,14 @@ class Summary:
 
 @dataclass(frozen=True)
 class Measurement:
-    """One repeat's reported values: the loop's, and the plain baseline's."""
+    """One repeat's reported values: the loop's, the plain baseline's, and
+    operations per wall-clock second for scenarios with a throughput table,
+    and the user-mode CPU cost per operation where the scenario measured it."""
 
     value: float
     baseline: float | None = None
+    throughput: float | None = None
+    user_cost: float | None = None
 
 
 def summarize(values: Sequence[float]) -> Summary:
@@ -42,15 +46,19 @@ def speed_ratio(scenario: Scenario, reference: float, other: float) -> float:
     Rates (higher is better) are divided directly; costs per operation
     (lower is better) are inverted, so every ratio reads the same way.
     """
-    if scenario.higher_is_better:
+    return _ratio(scenario.higher_is_better, reference, other)
+
+
+def _ratio(higher_is_better: bool, reference: float, other: float) -> float:
+    if higher_is_better:
         return other / reference
     return reference / other
 
 
 def format_number(value: float, kind: str) -> str:
-    """Short human form: SI prefixes for rates, one decimal for ns costs."""
+    """Short human form: SI prefixes for rates; costs with one decimal (two below 10)."""
     if kind == "cost":
-        return f"{value:.1f}"
+        return f"{value:.2f}" if value < 10 else f"{value:.1f}"
     for threshold, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if value >= threshold:
             return f"{value / threshold:.3g}{suffix}"
@@ -78,27 +86,50 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 Results = Mapping[tuple[str, str], Sequence[Measurement]]
 
 
-def main_table(
+#: Picks one number out of a repeat's measurement (None: not measured).
+Pick = Callable[[Measurement], "float | None"]
+
+
+def _value(measurement: Measurement) -> float | None:
+    return measurement.value
+
+
+def _throughput(measurement: Measurement) -> float | None:
+    return measurement.throughput
+
+
+def _user_cost(measurement: Measurement) -> float | None:
+    return measurement.user_cost
+
+
+def _rows(
     scenarios: Sequence[Scenario],
     loop_names: Sequence[str],
     results: Results,
     reference: str,
     errors: Mapping[tuple[str, str], str],
+    skipped: Mapping[tuple[str, str], str],
+    pick: Pick,
+    unit: Callable[[Scenario], str],
+    kind: Callable[[Scenario], str],
 ) -> list[str]:
-    """Scenario rows; per loop "median (min..max)"; then ratios vs reference."""
     others = [name for name in loop_names if name != reference] if reference in loop_names else []
     header = ["scenario", "unit", *loop_names, *(f"{name}/{reference}" for name in others)]
     rows: list[list[str]] = []
     for scenario in scenarios:
         summaries: dict[str, Summary | None] = {}
-        row = [scenario.name, scenario.unit]
+        row = [scenario.name, unit(scenario)]
         for name in loop_names:
-            samples = results.get((scenario.name, name), ())
-            summary = summarize([m.value for m in samples]) if samples else None
+            key = (scenario.name, name)
+            picked = [v for v in map(pick, results.get(key, ())) if v is not None]
+            summary = summarize(picked) if picked else None
             summaries[name] = summary
-            row.append(
-                "error" if (scenario.name, name) in errors else _cell(summary, scenario.kind)
-            )
+            if key in errors:
+                row.append("error")
+            elif key in skipped:
+                row.append("skipped")
+            else:
+                row.append(_cell(summary, kind(scenario)))
         ref = summaries.get(reference)
         for name in others:
             other = summaries.get(name)
@@ -106,12 +137,65 @@ def main_table(
             if failed:
                 # Some repeats are missing: a ratio of the rest would hide that.
                 row.append("error")
-            elif ref is None or other is None:
+            elif ref is None or other is None or ref.median <= 0 or other.median <= 0:
+                # (a user-CPU median can be 0 in a tiny --quick window)
                 row.append("n/a")
             else:
-                row.append(f"{speed_ratio(scenario, ref.median, other.median):.2f}x")
+                better = kind(scenario) == "rate"
+                row.append(f"{_ratio(better, ref.median, other.median):.2f}x")
         rows.append(row)
     return _table(header, rows)
+
+
+def main_table(
+    scenarios: Sequence[Scenario],
+    loop_names: Sequence[str],
+    results: Results,
+    reference: str,
+    errors: Mapping[tuple[str, str], str],
+    skipped: Mapping[tuple[str, str], str] | None = None,
+) -> list[str]:
+    """Scenario rows; per loop "median (min..max)"; then ratios vs reference.
+
+    A pair in ``errors`` shows "error" (and no ratio), one in ``skipped``
+    shows "skipped" (its ratio "n/a").
+    """
+    return _rows(
+        scenarios,
+        loop_names,
+        results,
+        reference,
+        errors,
+        skipped or {},
+        _value,
+        lambda scenario: scenario.unit,
+        lambda scenario: scenario.kind,
+    )
+
+
+def throughput_table(
+    scenarios: Sequence[Scenario],
+    loop_names: Sequence[str],
+    results: Results,
+    reference: str,
+    errors: Mapping[tuple[str, str], str],
+    skipped: Mapping[tuple[str, str], str] | None = None,
+) -> list[str]:
+    """Operations per wall-clock second, for scenarios with a throughput unit."""
+    chosen = [scenario for scenario in scenarios if scenario.throughput_unit is not None]
+    if not chosen:
+        return []
+    return _rows(
+        chosen,
+        loop_names,
+        results,
+        reference,
+        errors,
+        skipped or {},
+        _throughput,
+        lambda scenario: scenario.throughput_unit or "",
+        lambda scenario: "rate",
+    )
 
 
 def baseline_table(
@@ -146,3 +230,36 @@ def baseline_table(
         return []
     header = ["scenario", "loop", "unit", "loop method", "plain class", "loop/plain"]
     return _table(header, rows)
+
+
+def user_cpu_table(
+    scenarios: Sequence[Scenario],
+    loop_names: Sequence[str],
+    results: Results,
+    reference: str,
+    errors: Mapping[tuple[str, str], str],
+    skipped: Mapping[tuple[str, str], str] | None = None,
+) -> list[str]:
+    """The user-mode part of the CPU cost, for scenarios that measured it."""
+    chosen = [
+        scenario
+        for scenario in scenarios
+        if any(m.user_cost is not None for m in _all(results, scenario, loop_names))
+    ]
+    if not chosen:
+        return []
+    return _rows(
+        chosen,
+        loop_names,
+        results,
+        reference,
+        errors,
+        skipped or {},
+        _user_cost,
+        lambda scenario: scenario.unit.replace("CPU", "user CPU", 1),
+        lambda scenario: scenario.kind,
+    )
+
+
+def _all(results: Results, scenario: Scenario, loop_names: Sequence[str]) -> list[Measurement]:
+    return [m for name in loop_names for m in results.get((scenario.name, name), ())]

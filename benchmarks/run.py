@@ -3,9 +3,9 @@
 Usage::
 
     python benchmarks/run.py [--repeats N] [--quick] [--only NAME[,NAME]]
-                             [--loops loopkit,asyncio,uvloop]
+                             [--group GROUP[,GROUP]] [--loops loopkit,asyncio,uvloop]
                              [--markdown FILE] [--json FILE] [--clock wall|cpu]
-                             [--gc-freeze] [--list]
+                             [--gc-freeze] [--list] [--chart PNG]
 
 Every (scenario, loop, repeat) is measured in its own fresh process (see
 ``worker.py``), interleaved: for each repeat, every scenario runs on every
@@ -14,6 +14,10 @@ repeats, so that a noisy neighbour slows all loops alike. The table gives
 the median and the min..max range per loop, and each loop's speed relative
 to asyncio's (ratio > 1: faster than asyncio). Progress goes to stderr, the
 report to stdout. This script never asserts anything about the numbers.
+
+Transport scenarios (tcp, tls, unix, udp) always report the server's CPU
+time per request, whatever ``--clock`` says, and add a throughput table
+(requests per wall-clock second).
 """
 
 from __future__ import annotations
@@ -34,7 +38,13 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import loops
-from benchmarks.report import Measurement, baseline_table, main_table
+from benchmarks.report import (
+    Measurement,
+    baseline_table,
+    main_table,
+    throughput_table,
+    user_cpu_table,
+)
 from benchmarks.scenarios import Scenario, load_all
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
@@ -43,6 +53,10 @@ WORKER = Path(__file__).resolve().parent / "worker.py"
 #: one that has not finished after this long is hung (a lost wake-up, say),
 #: and is reported as an error instead of stalling the whole run.
 WORKER_TIMEOUT = 60.0
+
+#: ``--group`` names beyond the scenario families themselves.
+CORE_FAMILIES = frozenset({"callbacks", "lifecycle", "methods", "tasks", "timers"})
+GROUP_HELP = "core (the loop-internal families), transport (everything else), or a family"
 
 
 def _split(value: str) -> list[str]:
@@ -59,6 +73,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="small sizes (a smoke run; numbers are rough)"
     )
     parser.add_argument("--only", type=_split, default=None, help="scenario names, comma-separated")
+    parser.add_argument(
+        "--group", type=_split, default=None, help=f"scenario groups, comma-separated: {GROUP_HELP}"
+    )
     parser.add_argument(
         "--loops",
         type=_split,
@@ -81,21 +98,49 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "scan each loop library's import-time objects (a small-heap artefact)",
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument(
+        "--chart", type=Path, default=None, help="with --json: also draw the ratios (chart.py)"
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.chart is not None and args.json is None:
+        parser.error("--chart draws from the --json file: give both")
     return args
 
 
-def _choose_scenarios(only: list[str] | None, known: dict[str, Scenario]) -> list[Scenario]:
-    if only is None:
+def _in_group(scenario: Scenario, group: str) -> bool:
+    if group == "core":
+        return scenario.family in CORE_FAMILIES
+    if group == "transport":
+        return scenario.family not in CORE_FAMILIES
+    return scenario.family == group
+
+
+def _choose_scenarios(
+    only: list[str] | None, groups: list[str] | None, known: dict[str, Scenario]
+) -> list[Scenario]:
+    """``--only`` names, plus the members of each ``--group``; all if neither is given."""
+    if only is None and groups is None:
         return list(known.values())
-    unknown = [name for name in only if name not in known]
+    unknown = [name for name in only or () if name not in known]
     if unknown:
         raise SystemExit(
             f"unknown scenario(s): {', '.join(unknown)}; known scenarios: {', '.join(known)}"
         )
-    return [known[name] for name in only]
+    families = sorted({scenario.family for scenario in known.values()})
+    bad = [g for g in groups or () if g not in ("core", "transport") and g not in families]
+    if bad:
+        raise SystemExit(
+            f"unknown group(s): {', '.join(bad)}; known groups: core, transport, "
+            f"{', '.join(families)}"
+        )
+    wanted = set(only or ())
+    return [
+        scenario
+        for scenario in known.values()
+        if scenario.name in wanted or any(_in_group(scenario, g) for g in groups or ())
+    ]
 
 
 def _choose_loops(requested: list[str] | None) -> tuple[list[str], list[str]]:
@@ -119,7 +164,11 @@ def _choose_loops(requested: list[str] | None) -> tuple[list[str], list[str]]:
 
 
 def _measure(scenario: Scenario, loop_name: str, options: Sequence[str]) -> dict[str, Any]:
-    """Run one worker process; return its record, or raise RuntimeError."""
+    """Run one worker process; return its record, or raise RuntimeError.
+
+    The record holds ``skipped`` (the reason) instead of numbers when the
+    scenario cannot run on that loop.
+    """
     command = [sys.executable, str(WORKER), scenario.name, loop_name, *options]
     try:
         done = subprocess.run(
@@ -148,7 +197,7 @@ def _header(args: argparse.Namespace, loop_names: Sequence[str], notes: Sequence
         f"{args.clock} clock{', start-up objects gc-frozen' if args.gc_freeze else ''}, "
         "one fresh process per measurement, interleaved",
         "- cells: median (min..max) over repeats; ratios: median vs asyncio's median, "
-        "> 1 means faster than asyncio",
+        "> 1 means better than asyncio (for costs such as µs/request: less than asyncio's)",
     ]
     lines.extend(f"- note: {note}" for note in notes)
     return lines
@@ -160,6 +209,7 @@ class Collected:
     def __init__(self) -> None:
         self.results: dict[tuple[str, str], list[Measurement]] = {}
         self.errors: dict[tuple[str, str], str] = {}
+        self.skipped: dict[tuple[str, str], str] = {}
         self.records: list[dict[str, Any]] = []
 
 
@@ -167,12 +217,18 @@ def _to_measurement(scenario: Scenario, record: dict[str, Any], clock: str) -> M
     """The reported value of a worker record, on the chosen clock."""
     seconds = record["seconds"]
     base_seconds = record.get("baseline_seconds")
-    if clock == "cpu" and record.get("cpu_seconds") is not None:
+    if (clock == "cpu" or scenario.cpu_metric) and record.get("cpu_seconds") is not None:
         seconds = record["cpu_seconds"]
         base_seconds = record.get("baseline_cpu_seconds", base_seconds)
     value = scenario.value(record["ops"], seconds)
     baseline = scenario.value(record["ops"], base_seconds) if base_seconds is not None else None
-    return Measurement(value, baseline)
+    throughput = None
+    if scenario.throughput_unit is not None:
+        throughput = record["ops"] / record["seconds"]
+    user_cost = None
+    if record.get("user_cpu_seconds") is not None:
+        user_cost = scenario.value(record["ops"], record["user_cpu_seconds"])
+    return Measurement(value, baseline, throughput, user_cost)
 
 
 def _run_all(
@@ -193,7 +249,7 @@ def _run_all(
             for loop_name in order:
                 step += 1
                 key = (scenario.name, loop_name)
-                if key in collected.errors:
+                if key in collected.errors or key in collected.skipped:
                     continue
                 progress = f"[{step}/{total}] repeat {repeat + 1}: {scenario.name} on {loop_name}"
                 try:
@@ -201,6 +257,10 @@ def _run_all(
                 except RuntimeError as exc:
                     collected.errors[key] = str(exc)
                     print(f"{progress}: ERROR {exc}", file=sys.stderr)
+                    continue
+                if "skipped" in record:
+                    collected.skipped[key] = record["skipped"]
+                    print(f"{progress}: skipped: {record['skipped']}", file=sys.stderr)
                     continue
                 measurement = _to_measurement(scenario, record, clock)
                 collected.results.setdefault(key, []).append(measurement)
@@ -210,6 +270,8 @@ def _run_all(
                         "repeat": repeat,
                         "value": measurement.value,
                         "baseline": measurement.baseline,
+                        "throughput": measurement.throughput,
+                        "user_cost": measurement.user_cost,
                     }
                 )
                 print(f"{progress}: {measurement.value:,.1f} {scenario.unit}", file=sys.stderr)
@@ -223,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for scenario in known.values():
             print(f"{scenario.name:24} {scenario.family:10} {scenario.description}")
         return 0
-    scenarios = _choose_scenarios(args.only, known)
+    scenarios = _choose_scenarios(args.only, args.group, known)
     loop_names, notes = _choose_loops(args.loops)
     if not loop_names:
         raise SystemExit("no loop to benchmark")
@@ -234,10 +296,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         *(["--gc-freeze"] if args.gc_freeze else []),
     ]
     collected = _run_all(scenarios, loop_names, args.repeats, worker_options, args.clock)
-    results, errors = collected.results, collected.errors
+    results, errors, skipped = collected.results, collected.errors, collected.skipped
 
     lines = _header(args, loop_names, notes)
-    lines += ["", *main_table(scenarios, loop_names, results, loops.REFERENCE, errors)]
+    lines += ["", *main_table(scenarios, loop_names, results, loops.REFERENCE, errors, skipped)]
+    rates = throughput_table(scenarios, loop_names, results, loops.REFERENCE, errors, skipped)
+    if rates:
+        lines += [
+            "",
+            "Throughput of the transport scenarios, per wall-clock second (the load "
+            "generator shares the machine, so this swings more than server CPU time):",
+            "",
+            *rates,
+        ]
+    user = user_cpu_table(scenarios, loop_names, results, loops.REFERENCE, errors, skipped)
+    if user:
+        lines += [
+            "",
+            "The user-mode part of the server's CPU time (the rest is system time: "
+            "system calls, and on loopback much of the peer's network stack too). "
+            "The OS splits user from system time by sampling at its clock tick, so "
+            "this is coarser than the total above; read it for where the time goes:",
+            "",
+            *user,
+        ]
     extra = baseline_table(scenarios, loop_names, results)
     if extra:
         lines += [
@@ -247,6 +329,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             *extra,
         ]
+    if skipped:
+        lines += ["", "Skipped:", ""]
+        lines += [f"- {name} on {loop}: {reason}" for (name, loop), reason in skipped.items()]
     if errors:
         lines += ["", "Errors:", ""]
         lines += [f"- {name} on {loop}: {message}" for (name, loop), message in errors.items()]
@@ -265,8 +350,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "gc_freeze": args.gc_freeze,
             "samples": collected.records,
             "errors": [{"scenario": s, "loop": lp, "error": m} for (s, lp), m in errors.items()],
+            "skipped": [{"scenario": s, "loop": lp, "reason": m} for (s, lp), m in skipped.items()],
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
+    if args.chart is not None:
+        from benchmarks.chart import chart_from_payload
+
+        chart_from_payload(json.loads(args.json.read_text()), args.chart)
     return 1 if errors else 0
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.report import Measurement, main_table, speed_ratio
-from benchmarks.scenarios import Sample, Scenario
+from benchmarks.run import _choose_scenarios
+from benchmarks.scenarios import Sample, Scenario, load_all
 
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
 
@@ -87,3 +88,63 @@ def test_a_pair_that_failed_shows_error_instead_of_a_ratio_of_the_survivors() ->
 
     cells = [cell.strip() for cell in lines[-1].strip("|").split("|")]
     assert cells == ["fake_rate", "ops/s", "105 (100..110)", "error", "error"]
+
+
+def test_quick_tcp_echo_reports_server_cpu_per_request_and_requests_per_second() -> None:
+    # The load comes from benchmarks/loadgen.py in a process of its own.
+    command = [
+        sys.executable,
+        str(RUN),
+        "--quick",
+        "--repeats",
+        "1",
+        "--loops",
+        "loopkit,asyncio",
+        "--only",
+        "tcp_proto_1k",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| tcp_proto_1k |")]
+    # The main table, the throughput table, the user-mode CPU table.
+    assert len(rows) == 3
+    cost, rate, user = ([cell.strip() for cell in row.strip("|").split("|")] for row in rows)
+    assert cost[1] == "server CPU µs/request"
+    assert rate[1] == "requests/s"
+    assert user[1] == "server user CPU µs/request"
+    assert float(cost[-1].removesuffix("x")) > 0
+    assert float(rate[-1].removesuffix("x")) > 0
+
+
+def test_a_skipped_pair_shows_skipped_and_no_ratio() -> None:
+    rate = _scenario("rate")
+    results = {(rate.name, "asyncio"): [Measurement(100.0)]}
+    skipped = {(rate.name, "loopkit"): "tls layer missing"}
+
+    lines = main_table([rate], ["asyncio", "loopkit"], results, "asyncio", {}, skipped)
+
+    cells = [cell.strip() for cell in lines[-1].strip("|").split("|")]
+    assert cells == ["fake_rate", "ops/s", "100", "skipped", "n/a"]
+
+
+def test_group_selects_a_family_and_core_selects_the_loop_internal_ones() -> None:
+    known = load_all()
+
+    tcp = {s.name for s in _choose_scenarios(None, ["tcp"], known)}
+    core = {s.name for s in _choose_scenarios(None, ["core"], known)}
+    mixed = {s.name for s in _choose_scenarios(["call_soon"], ["udp"], known)}
+
+    assert tcp == {name for name, s in known.items() if s.family == "tcp"}
+    assert "tcp_proto_1k" in tcp
+    assert "call_soon" in core and not core & tcp
+    assert mixed == {"call_soon", "udp_echo_1k"}
+
+
+def test_an_unknown_group_is_refused_with_the_known_groups() -> None:
+    command = [sys.executable, str(RUN), "--group", "no_such_group"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode != 0
+    assert "unknown group(s): no_such_group" in done.stderr
+    assert "core, transport" in done.stderr

@@ -111,6 +111,14 @@ def test_asyncio_runner_cancels_main_on_keyboard_interrupt() -> None:
     import signal
     import threading
 
+    # asyncio.Runner handles Ctrl-C only when SIGINT has Python's default
+    # handler; a test run started in the background by a non-interactive
+    # shell inherits SIGINT ignored, so put the default handler in place.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
     if threading.current_thread() is not threading.main_thread():  # pragma: no cover
         pytest.skip("signals are delivered to the main thread only")
     events: list[str] = []
@@ -123,6 +131,9 @@ def test_asyncio_runner_cancels_main_on_keyboard_interrupt() -> None:
             events.append("main cancelled")
             raise
 
-    with pytest.raises(KeyboardInterrupt):
-        loopkit.run(main())
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loopkit.run(main())
+    finally:
+        restore()
     assert events == ["main cancelled"]

@@ -14,10 +14,11 @@ from benchmarks.scenarios._registry import (
     LoopFactory,
     Sample,
     Scenario,
+    Skipped,
     scenario,
 )
 
-__all__ = ["SCENARIOS", "LoopFactory", "Sample", "Scenario", "load_all", "scenario"]
+__all__ = ["SCENARIOS", "LoopFactory", "Sample", "Scenario", "Skipped", "load_all", "scenario"]
 
 
 def load_all() -> dict[str, Scenario]:

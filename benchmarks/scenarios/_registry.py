@@ -18,8 +18,17 @@ from typing import Literal
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 #: "rate": operations per second, higher is better.
-#: "cost": nanoseconds per operation, lower is better.
+#: "cost": time per operation (nanoseconds unless ``cost_scale`` says
+#: otherwise), lower is better.
 Kind = Literal["rate", "cost"]
+
+
+class Skipped(Exception):
+    """Raised by a measurement that cannot run on the loop it was given.
+
+    The message says why (a loop lacking the plugin the scenario needs, say);
+    the report shows the pair as skipped with that reason, not as an error.
+    """
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,8 @@ class Sample:
     ``cpu_seconds``, when the scenario measured it, is the CPU time the
     process spent meanwhile (all threads): on a crowded machine it does not
     count the time the process sat descheduled, so it is the steadier figure.
+
+    ``user_cpu_seconds`` is the user-mode part of ``cpu_seconds``.
 
     ``baseline_seconds`` is set by scenarios that also time the same number
     of operations on a plain Python stand-in (in the same process, interleaved
@@ -40,6 +51,10 @@ class Sample:
     baseline_seconds: float | None = None
     cpu_seconds: float | None = None
     baseline_cpu_seconds: float | None = None
+    #: The user-mode part of ``cpu_seconds`` (the rest is the OS kernel's work
+    #: for this process: system calls, and on loopback much of the peer's
+    #: network stack). Set by the transport scenarios.
+    user_cpu_seconds: float | None = None
 
 
 #: A measurement function: given a loop factory and an operation count,
@@ -60,6 +75,14 @@ class Scenario:
     description: str
     measure: Measure
     baseline_label: str | None = None
+    #: Seconds per operation times this is the reported cost (1e9: ns, 1e6: µs).
+    cost_scale: float = 1e9
+    #: The reported value always uses the process's CPU time, whatever the
+    #: runner's ``--clock``: for "server CPU per request" that *is* the metric.
+    cpu_metric: bool = False
+    #: When set, operations per wall-clock second are reported as well, in
+    #: a throughput table with this unit (e.g. "requests/s").
+    throughput_unit: str | None = None
 
     @property
     def higher_is_better(self) -> bool:
@@ -70,7 +93,7 @@ class Scenario:
         """The reported number for ``ops`` operations in ``seconds``."""
         if self.kind == "rate":
             return ops / seconds
-        return seconds / ops * 1e9
+        return seconds / ops * self.cost_scale
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -85,12 +108,17 @@ def scenario(
     quick_size: int | None = None,
     kind: Kind = "rate",
     baseline_label: str | None = None,
+    cost_scale: float = 1e9,
+    cpu_metric: bool = False,
+    throughput_unit: str | None = None,
 ) -> Callable[[Measure], Measure]:
     """Register the decorated measurement function as scenario ``name``.
 
     ``size`` operations should take roughly 0.2-0.5 s on asyncio's loop on a
     typical machine; ``quick_size`` (default ``size // 20``) is for smoke runs.
     The function's docstring's first line becomes the description.
+    ``cost_scale``, ``cpu_metric`` and ``throughput_unit`` are described on
+    :class:`Scenario`.
     """
 
     def register(measure: Measure) -> Measure:
@@ -107,6 +135,9 @@ def scenario(
             description=doc[0] if doc else name,
             measure=measure,
             baseline_label=baseline_label,
+            cost_scale=cost_scale,
+            cpu_metric=cpu_metric,
+            throughput_unit=throughput_unit,
         )
         return measure
 

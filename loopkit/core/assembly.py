@@ -27,14 +27,13 @@ error that says to use ``loopkit_loop_overrides``.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import os
 import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
@@ -48,6 +47,12 @@ from loopkit.core.errors import (
 from loopkit.core.hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME, LoopkitSpec
 from loopkit.core.kernel import KernelLoop
 from loopkit.core.poller import PollerInfo
+
+if TYPE_CHECKING:
+    # Imported by discover() when a loop is first made: importlib.metadata
+    # brings in email, zipfile, csv and more (about 45 modules, ~17 ms), which
+    # a program that imports loopkit without making a loop need not pay for.
+    import importlib.metadata
 
 #: Environment variables read when the matching argument is not given.
 ENV_POLLER = "LOOPKIT_POLLER"
@@ -133,6 +138,8 @@ class Assembly:
 @functools.cache
 def discover() -> dict[str, importlib.metadata.EntryPoint]:
     """Entry points of the ``loopkit`` group by name (cached until refreshed)."""
+    import importlib.metadata
+
     found: dict[str, importlib.metadata.EntryPoint] = {}
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         previous = found.get(entry_point.name)
@@ -154,13 +161,32 @@ def refresh_plugins() -> None:
     process (tests do); new loops are then assembled from scratch.
     """
     discover.cache_clear()
+    _dist_name_version.cache_clear()
     with _cache_lock:
         _assemblies.clear()
 
 
+@functools.cache
+def _dist_name_version(dist: importlib.metadata.Distribution) -> tuple[str, str]:
+    """A distribution's name and version, its metadata parsed once.
+
+    On Python 3.11 every access to ``Distribution.name`` or ``.version``
+    reads the METADATA file again and runs it through the email parser;
+    asking each entry point's distribution for both made that a dozen or
+    more parses of the same file for one loop (most of the first loop's
+    construction time). Entry points of one distribution share one
+    ``Distribution`` object, so caching by object parses each file once.
+    """
+    metadata = dist.metadata
+    return metadata["Name"], metadata["Version"]
+
+
 def _dist_label(entry_point: importlib.metadata.EntryPoint) -> str:
     dist = entry_point.dist
-    return f"{dist.name} {dist.version}" if dist is not None else "an unknown distribution"
+    if dist is None:
+        return "an unknown distribution"
+    name, version = _dist_name_version(dist)
+    return f"{name} {version}"
 
 
 def _split_names(value: str | None) -> list[str] | None:
@@ -223,7 +249,7 @@ def _select(
     explicit: dict[str, object | None] = {}
     if plugins is None:
         for name, entry_point in installed.items():
-            own = entry_point.dist is not None and entry_point.dist.name == _OWN_DISTRIBUTION
+            own = _dist_of(entry_point)[0] == _OWN_DISTRIBUTION
             if name in excluded or name in catalog.OPT_IN_PLUGINS:
                 continue
             if autoload_third_party or own:
@@ -363,7 +389,7 @@ def _dist_of(
 ) -> tuple[str | None, str | None]:
     if entry_point is None or entry_point.dist is None:
         return None, None
-    return entry_point.dist.name, entry_point.dist.version
+    return _dist_name_version(entry_point.dist)
 
 
 def _build(

@@ -29,6 +29,7 @@ import collections
 import contextvars
 import heapq
 import itertools
+import os
 import sys
 import threading
 import time
@@ -131,6 +132,41 @@ def _name_factory_task(task: Any, name: str) -> None:
         set_name(name)
 
 
+#: Every loop not yet garbage-collected, for the fork handler below.
+_live_loops: weakref.WeakSet[KernelLoop] = weakref.WeakSet()
+
+
+def _disown_loops_in_child() -> None:
+    """After ``os.fork()``, in the child: the parent's loops are not the child's.
+
+    Their poller, wake-up fd and registered callbacks describe the parent's
+    work; running them in the child would serve the parent's sockets twice.
+    Each open loop is marked as belonging to its parent, which makes every
+    later use raise RuntimeError (through the ``_closed`` checks the loop
+    already has, so the hot paths pay nothing), and callbacks still queued
+    in the current iteration are skipped. A loop that was running (fork was
+    called from one of its callbacks) stops after the current callback; its
+    ``run_forever`` then raises the same error. The child can make and run a
+    new loop at once.
+    """
+    running = events._get_running_loop()
+    for loop in list(_live_loops):
+        if loop._closed:
+            continue
+        loop._forked_from = loop._owner_pid
+        loop._closed = True
+        loop._stopping = True
+        for handle in loop._ready:
+            handle._cancelled = True
+        if loop is running:
+            # asyncio 3.12+ forgets the running loop in a child itself.
+            events._set_running_loop(None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_disown_loops_in_child)
+
+
 def _stop_when_done(future: futures.Future[Any]) -> None:
     """Done-callback of ``run_until_complete``: stop the future's loop.
 
@@ -153,9 +189,14 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
     _loopkit_closing_hooks: tuple[tuple[str, Callable[[Any], None]], ...] = ()
     #: Filled by assembly: the :class:`loopkit.core.assembly.Assembly` built.
     _loopkit_assembly: Any = None
+    #: In a child made by ``os.fork()``: the pid of the process that owns this
+    #: loop (see :func:`_disown_loops_in_child`). None in the owning process.
+    _forked_from: int | None = None
 
     def __init__(self, poller: Poller) -> None:
         self._closed = False
+        self._owner_pid = os.getpid()
+        _live_loops.add(self)
         self._stopping = False
         self._thread_id: int | None = None
         self._ready: collections.deque[events.Handle] = collections.deque()
@@ -224,7 +265,28 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
 
     def _check_closed(self) -> None:
         if self._closed:
+            if self._forked_from is not None:
+                raise RuntimeError(
+                    f"this event loop belongs to process {self._forked_from} and cannot be "
+                    f"used in process {os.getpid()}, a child made by fork(); "
+                    "make a new event loop in the child"
+                )
             raise RuntimeError("Event loop is closed")
+
+    def _release_in_child(self) -> None:
+        """``close()`` of a parent's loop in a forked child: drop the child's copies.
+
+        Only the kernel's own fds are closed. Plugins' closing hooks do not
+        run: they act on resources the parent still uses (a Unix server
+        would remove its socket file, for one).
+        """
+        self._ready.clear()
+        self._scheduled.clear()
+        self._readers.clear()
+        self._writers.clear()
+        self._wakeup_pending = True
+        self._wakeup.close()
+        self._poller.close()
 
     def _check_running(self) -> None:
         if self.is_running():
@@ -275,6 +337,10 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
             events._set_running_loop(None)
             self._set_coroutine_origin_tracking(False)
             sys.set_asyncgen_hooks(*old_agen_hooks)
+        if self._forked_from is not None:
+            # os.fork() was called by a callback of this loop, and this is the
+            # child: it must not carry on running its parent's loop.
+            self._check_closed()
 
     def run_until_complete(self, future: Generator[Any, None, _T] | Awaitable[_T]) -> _T:
         """Run until ``future`` (a coroutine is wrapped in a task) is done.
@@ -322,11 +388,15 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
 
         Refused while running. The default executor is shut down without
         waiting (by the executor plugin's closing hook). Closing twice is a
-        no-op; a closed loop cannot be reopened.
+        no-op; a closed loop cannot be reopened. In a child made by
+        ``os.fork()``, closing a loop of the parent only releases the child's
+        copies of its fds.
         """
         if self.is_running():
             raise RuntimeError("Cannot close a running event loop")
         if self._closed:
+            if self._forked_from is not None:
+                self._release_in_child()
             return
         if self._debug:
             _logger().debug("Close %r", self)
@@ -371,7 +441,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
     ) -> events.Handle:
         """Run ``callback(*args)`` on the next iteration, after earlier ones (FIFO)."""
         if self._closed:
-            raise RuntimeError("Event loop is closed")
+            self._check_closed()
         handle: Any
         if self._debug:
             self._check_thread()
@@ -407,7 +477,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         one system call per loop iteration, not one per callback.
         """
         if self._closed:
-            raise RuntimeError("Event loop is closed")
+            self._check_closed()
         handle: Any
         if self._debug:
             self._check_callback(callback, "call_soon_threadsafe")
@@ -449,7 +519,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
             raise TypeError("delay must not be None")
         if not self._debug and _FAST_HANDLES:
             if self._closed:
-                raise RuntimeError("Event loop is closed")
+                self._check_closed()
             when = self._clock() + delay
             fast: Any = _new_object(_TimerHandle)
             fast._callback = callback
@@ -483,7 +553,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         if when is None:
             raise TypeError("when cannot be None")
         if self._closed:
-            raise RuntimeError("Event loop is closed")
+            self._check_closed()
         if self._debug:
             self._check_thread()
             self._check_callback(callback, "call_at")

@@ -31,6 +31,9 @@ class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):
 
     #: Bytes read per readiness event; asyncio's name, so code tuning it keeps working.
     max_size = MAX_READ
+    #: The read system call. An instance may shadow it (a test's fault
+    #: injector does); looking it up on ``self`` costs what ``os.read`` does.
+    _os_read = staticmethod(os.read)
 
     def __init__(
         self,
@@ -76,7 +79,7 @@ class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):
 
     def _read_ready(self) -> None:
         try:
-            data = os.read(self._fileno, self.max_size)
+            data = self._os_read(self._fileno, self.max_size)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:

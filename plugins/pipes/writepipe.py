@@ -40,6 +40,10 @@ BytesLike = bytes | bytearray | memoryview
 class WritePipeTransport(PipeTransportBase, asyncio.WriteTransport):
     """Writes to a pipe, FIFO, socket or character device, with flow control."""
 
+    #: The write system call. An instance may shadow it (a test's fault
+    #: injector does); looking it up on ``self`` costs what ``os.write`` does.
+    _os_write = staticmethod(os.write)
+
     def __init__(
         self,
         loop: Any,
@@ -154,7 +158,7 @@ class WritePipeTransport(PipeTransportBase, asyncio.WriteTransport):
             self._maybe_pause_protocol()
             return
         try:
-            sent = os.write(self._fileno, data)
+            sent = self._os_write(self._fileno, data)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except (SystemExit, KeyboardInterrupt):
@@ -175,7 +179,7 @@ class WritePipeTransport(PipeTransportBase, asyncio.WriteTransport):
 
     def _write_ready(self) -> None:
         try:
-            sent = os.write(self._fileno, self._buffer)
+            sent = self._os_write(self._fileno, self._buffer)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):

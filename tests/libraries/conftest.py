@@ -4,14 +4,12 @@ The asyncio run is the reference that shows the test itself is right; the
 loopkit run is the claim. A test that needs a loop method from a plugin that
 is not installed (udp, subprocess, the TLS layer) says so with
 ``@pytest.mark.loop_methods("name", ...)`` and is skipped, on loopkit only,
-naming the plugin's method it lacks.
+naming the plugin's method it lacks. Leaks (file descriptors included) are
+checked for every test by ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
-import gc
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -52,17 +50,3 @@ def loop_factory(loop_name: str) -> LoopFactory:
 def anyio_backend(loop_name: str, loop_factory: LoopFactory) -> tuple[str, dict[str, Any]]:
     """anyio's asyncio backend with the loop under test as its loop factory."""
     return ("asyncio", {"loop_factory": loop_factory})
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-@pytest.fixture(autouse=True)
-def no_fd_leak() -> Iterator[None]:
-    """Every library test leaves as many file descriptors open as it found."""
-    gc.collect()
-    before = open_fds()
-    yield
-    gc.collect()
-    assert open_fds() == before, "the test left file descriptors open"

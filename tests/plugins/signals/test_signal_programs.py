@@ -14,12 +14,23 @@ import pytest
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "signals.py"
 
 
+def _default_sigint() -> None:
+    """Give the child the SIGINT disposition of a program started from a terminal.
+
+    A test run started in the background by a non-interactive shell (as CI
+    may start it) inherits SIGINT *ignored*; Python then installs no
+    KeyboardInterrupt handler and asyncio.Runner no Ctrl-C handling.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 

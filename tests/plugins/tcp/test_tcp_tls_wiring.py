@@ -144,6 +144,7 @@ def test_client_handshake_timeout(run: Any, client_ctx: Any) -> None:
     run(main())
 
 
+@pytest.mark.no_fault_injection(reason="expects one write to arrive as one data_received call")
 def test_start_tls_on_both_sides(run: Any, server_ctx: Any, client_ctx: Any) -> None:
     upgraded: list[Any] = []
 

@@ -1,6 +1,7 @@
 """Fixtures for the udp tests.
 
-* Every test checks that it leaves no file descriptor open.
+* Leaks (file descriptors included) are checked for every test by
+  ``tests/conftest.py``.
 * ``any_loop`` runs a test on asyncio's own loop and on loopkit's: the
   asyncio run shows the test is right, the loopkit run is the claim.
 * ``Recorder`` (through the ``recorder`` fixture) is a datagram protocol that
@@ -13,8 +14,6 @@ pytest's import modes.
 from __future__ import annotations
 
 import asyncio
-import gc
-import os
 import socket
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -24,10 +23,6 @@ import pytest
 import loopkit
 
 _T = TypeVar("_T")
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 def _has_ipv6_loopback() -> bool:
@@ -49,16 +44,6 @@ def ipv6() -> None:
     """Skip the test where the IPv6 loopback address ::1 cannot be bound."""
     if not HAS_IPV6:
         pytest.skip("::1 is not available here")
-
-
-@pytest.fixture(autouse=True)
-def no_fd_leak() -> Iterator[None]:
-    """Set up before the loop fixtures, so every loop is closed when this checks."""
-    gc.collect()
-    before = open_fds()
-    yield
-    gc.collect()
-    assert open_fds() == before, "the test left file descriptors open"
 
 
 @pytest.fixture(

@@ -273,7 +273,7 @@ def test_a_busy_address_is_an_oserror_and_leaves_nothing_open(run_any: Any, echo
 
 
 def test_a_failing_protocol_factory_leaves_no_socket_open(run: Any) -> None:
-    """asyncio leaks the socket here; loopkit closes it (no_fd_leak checks)."""
+    """asyncio leaks the socket here; loopkit closes it (the suite's leak check sees to it)."""
 
     def factory() -> asyncio.DatagramProtocol:
         raise RuntimeError("no protocol today")

@@ -116,6 +116,9 @@ def test_an_oversized_udp_datagram_goes_to_error_received(run_any: Any, recorder
     run_any(main())
 
 
+@pytest.mark.no_fault_injection(
+    reason="reads the peer with a blocking recv right after sendto(), which may have been queued"
+)
 def test_a_datagram_larger_than_the_socket_buffer_goes_to_error_received(
     run_any: Any, recorder: Any, tmp_path: Any
 ) -> None:

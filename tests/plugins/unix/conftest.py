@@ -1,10 +1,11 @@
-"""Fixtures for the unix tests: no fd left open, and loops to compare with asyncio."""
+"""Fixtures for the unix tests: loops to compare with asyncio.
+
+Leaks (fds included) are checked for every test by ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import os
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -13,20 +14,6 @@ import pytest
 import loopkit
 
 _T = TypeVar("_T")
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-@pytest.fixture(autouse=True)
-def no_fd_leak() -> Iterator[None]:
-    """Set up before the loop fixtures, so the loop is closed when this checks."""
-    gc.collect()
-    before = open_fds()
-    yield
-    gc.collect()
-    assert open_fds() == before, "the test left file descriptors open"
 
 
 LOOP_FACTORIES: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {

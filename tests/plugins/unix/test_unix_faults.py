@@ -252,6 +252,9 @@ def test_peer_disconnecting_mid_message_leaves_the_server_serving(
         assert os.listdir(tmp_path) == []  # asyncio before 3.13 leaves the socket file
 
 
+@pytest.mark.no_fault_injection(
+    reason="expects the write just before abort() to have been sent whole"
+)
 def test_server_vanishing_mid_reply_fails_only_that_client(run: Any, tmp_path: Path) -> None:
     """The server aborts one connection halfway through its reply: that client
     reads an incomplete message; another client, and the loop, are unaffected."""

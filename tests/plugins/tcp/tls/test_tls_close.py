@@ -197,6 +197,10 @@ def test_peer_close_notify_while_output_is_held_back_loses_nothing(
     run(main())
 
 
+@pytest.mark.no_fault_injection(
+    reason="aborts right after the client handshake: a Finished still queued is dropped, "
+    "so the server app may never connect"
+)
 def test_connection_lost_exactly_once_however_it_ends(
     run: Callable[..., Any], server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
 ) -> None:

@@ -243,6 +243,10 @@ def test_get_extra_info(
     run(main())
 
 
+@pytest.mark.no_fault_injection(
+    reason="expects the first pause to last until the peer reads; injected EAGAIN "
+    "fills the buffer early and the pause ends at once"
+)
 def test_flow_control_pauses_and_resumes_a_writer(
     run: Callable[..., Any], server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
 ) -> None:

@@ -1,0 +1,156 @@
+"""A trimmed loop imports only the plugins it enables.
+
+Each case runs in a fresh interpreter, because the test process itself has
+long since imported every plugin: only a new process shows what making one
+particular loop pulls into ``sys.modules``. The full loop is checked the
+same way, so that a broken probe (one that never sees plugin modules at
+all) fails instead of passing every "not imported" assertion.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FAMILIES = ("pipes", "signals", "subprocess", "tcp", "udp", "unix")
+
+PROBE = """\
+import json, sys
+import loopkit
+after_import = sorted(m for m in sys.modules if m.startswith('loopkit'))
+loop = {make}
+try:
+    print(json.dumps({{
+        'after_import': after_import,
+        'after_loop': sorted(m for m in sys.modules if m.startswith('loopkit')),
+        'plugins': [p.name for p in type(loop)._loopkit_assembly.plugins],
+    }}))
+finally:
+    loop.close()
+"""
+
+
+def _probe(make: str, **env: str) -> dict[str, list[str]]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("LOOPKIT_")}
+    environ.update(env)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(make=make)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=environ,
+        check=True,
+    )
+    result: dict[str, list[str]] = json.loads(done.stdout)
+    return result
+
+
+def _families(modules: list[str]) -> set[str]:
+    """The transport families among ``modules`` (any of their submodules counts)."""
+    return {
+        name.split(".")[2]
+        for name in modules
+        if name.startswith("loopkit.plugins.") and name.split(".")[2] in FAMILIES
+    }
+
+
+def test_importing_loopkit_imports_no_plugin() -> None:
+    seen = _probe("loopkit.new_event_loop(plugins=[])")
+    assert _families(seen["after_import"]) == set()
+    for module in ("loopkit.resolver", "loopkit.executor", "loopkit.instruments"):
+        assert module not in seen["after_import"]
+    assert not any(name.startswith("loopkit.pollers") for name in seen["after_import"])
+
+
+def test_the_full_loop_imports_every_family_so_the_probe_can_see_them() -> None:
+    seen = _probe("loopkit.new_event_loop()")
+    assert _families(seen["after_loop"]) == set(FAMILIES)
+    assert "loopkit.instruments" not in seen["after_loop"]  # opt-in
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        ("loopkit.new_event_loop(plugins=['udp'])", {"udp"}),
+        ("loopkit.new_event_loop(plugins=['tcp'])", {"tcp"}),
+        ("loopkit.new_event_loop(plugins=['unix'])", {"unix", "tcp"}),  # unix requires tcp
+        ("loopkit.new_event_loop(plugins=[])", set()),
+    ],
+)
+def test_a_trimmed_loop_imports_only_its_families(make: str, expected: set[str]) -> None:
+    seen = _probe(make)
+    assert _families(seen["after_loop"]) == expected
+    assert "loopkit.instruments" not in seen["after_loop"]
+    assert set(seen["plugins"]) & set(FAMILIES) == expected
+
+
+def test_a_trimmed_loop_still_has_the_essential_plugin_and_the_pollers() -> None:
+    seen = _probe("loopkit.new_event_loop(plugins=['udp'])")
+    assert "loopkit.executor" in seen["after_loop"]
+    assert "loopkit.resolver" in seen["after_loop"]  # required by udp
+    assert {"executor", "resolver", "epoll", "poll", "select"} <= set(seen["plugins"])
+
+
+def test_the_environment_variable_trims_a_loop_made_without_arguments() -> None:
+    seen = _probe("loopkit.new_event_loop()", LOOPKIT_PLUGINS="udp")
+    assert _families(seen["after_loop"]) == {"udp"}
+
+
+def test_excluding_families_keeps_them_unimported() -> None:
+    seen = _probe("loopkit.new_event_loop(exclude=['subprocess', 'signals', 'pipes'])")
+    assert _families(seen["after_loop"]) == {"tcp", "udp", "unix"}
+
+
+STARTUP = Path(__file__).resolve().parent.parent / "benchmarks" / "startup.py"
+
+
+def test_the_startup_benchmark_prints_one_row_per_variant() -> None:
+    done = subprocess.run(
+        [sys.executable, str(STARTUP), "--repeats", "1", "--variants", "asyncio,loopkit[udp]"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| `")]
+    assert [row.split("|")[1].strip() for row in rows] == ["`asyncio`", "`loopkit[udp]`"]
+    assert all(len(row.split("|")) == 11 for row in rows)  # loop + 8 columns
+    assert "transport families imported: udp\n" in done.stdout
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "trimmed_udp.py"
+
+
+def test_the_trimming_example_echoes_refuses_tcp_and_imports_only_udp() -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "echoed: ping"
+    assert lines[1].startswith("open_connection: loop.create_connection() is provided by the 'tcp'")
+    assert lines[2] == "transport families imported: udp"
+    assert done.stderr == ""
+
+
+def test_importing_loopkit_defers_importlib_metadata_to_the_first_loop() -> None:
+    code = (
+        "import sys, json\n"
+        "before = 'importlib.metadata' in sys.modules\n"
+        "import loopkit\n"
+        "after_import = 'importlib.metadata' in sys.modules\n"
+        "loopkit.new_event_loop(plugins=[]).close()\n"
+        "print(json.dumps([before, after_import, 'importlib.metadata' in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    before, after_import, after_loop = json.loads(done.stdout)
+    if before:
+        pytest.skip("this environment's start-up already imports importlib.metadata")
+    assert (after_import, after_loop) == (False, True)
