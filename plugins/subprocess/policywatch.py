@@ -80,8 +80,8 @@ class PolicyWatch:
         self.child = child
         self._callback = callback
         self._done = False
-        loop._subprocess_watches.add(self)
         watcher.add_child_handler(child.pid, self._reported)
+        loop._subprocess_watches.add(self)
 
     def _reported(self, pid: int, returncode: int) -> None:
         try:

@@ -45,7 +45,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugins.subprocess.watcher import Child, ChildWatch
+from loopkit.plugins.subprocess.watcher import Child, ChildWatch, kill_and_reap
 
 #: Makes the watch of a new child: ``factory(loop, child, on_exit)``.
 WatchFactory = Callable[[Any, Child, Callable[[int], None]], Any]
@@ -147,7 +147,17 @@ class SubprocessTransport(asyncio.SubprocessTransport):
             if stream is None:
                 continue
             self._pipes[fd] = PipeLink(self, fd, stream)
-        self._watch = watch_factory(loop, self._child, self._child_exited)
+        try:
+            self._watch = watch_factory(loop, self._child, self._child_exited)
+        except BaseException:
+            # No watch (a policy watcher refused the child): nobody would
+            # ever reap it, so it is killed and reaped here; its pipes closed.
+            self._closed = True
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+            kill_and_reap(self._child)
+            raise
 
     def __repr__(self) -> str:
         info = [type(self).__name__]

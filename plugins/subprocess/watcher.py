@@ -192,6 +192,12 @@ def _reap_in_thread(child: Child, deliver: Callable[[int], None] | None) -> thre
     return thread
 
 
+def kill_and_reap(child: Child) -> None:
+    """A child no watch could be set up for: kill it, and reap it in a thread."""
+    child.kill_if_running()
+    _reap_in_thread(child, None)
+
+
 class ChildWatch:
     """Calls ``callback(returncode)`` on the loop once the child has exited and was reaped."""
 

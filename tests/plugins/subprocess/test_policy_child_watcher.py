@@ -12,13 +12,14 @@ import asyncio
 import os
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from subprocess_support import PYTHON, is_reaped
+from subprocess_support import PYTHON, is_reaped, process_exists
 
 pytestmark = [
     pytest.mark.skipif(
@@ -208,3 +209,31 @@ def test_on_311_the_watcher_entered_is_the_one_asked(
     any_loop.run_until_complete(asyncio.wait_for(main(), 10))
     assert watcher.calls == ["enter", "exit RuntimeError"]
     assert watcher.inner.calls == ["is_active"]
+
+
+def test_a_watcher_refusing_the_child_fails_the_call_and_the_child_is_not_left(
+    run: Callable[..., Any], policy: Any
+) -> None:
+    """``add_child_handler`` raising: the call fails with its error; the child,
+    which no one would reap now, is killed and reaped, its pipes closed."""
+
+    class Refusing(RecordingWatcher):
+        def add_child_handler(self, pid: int, callback: Callable[..., Any], *args: Any) -> None:
+            self.pids.append(pid)
+            raise ValueError("no more children")
+
+    watcher = Refusing(active=True)
+    _set_watcher(policy, watcher)
+
+    async def main() -> None:
+        with pytest.raises(ValueError, match="no more children"):
+            await asyncio.create_subprocess_exec(
+                PYTHON, "-c", "import time; time.sleep(30)", stdout=asyncio.subprocess.PIPE
+            )
+
+    run(main())
+    [pid] = watcher.pids
+    deadline = time.monotonic() + 10
+    while process_exists(pid) and time.monotonic() < deadline:  # a zombie still exists
+        time.sleep(0.01)
+    assert not process_exists(pid)
