@@ -109,14 +109,30 @@ def _stand_in_for_selector_event_loop() -> None:
     test_sock_lowlevel, ...) make their loop with ``asyncio.SelectorEventLoop()``
     rather than through the policy; without this stand-in they would test
     asyncio under both runs. A selector they pass is closed and ignored: the
-    poller is loopkit's own.
+    poller is loopkit's own. On 3.13+ ``asyncio.EventLoop``, the new name of
+    the same default class, is the same stand-in. ``isinstance(loop,
+    asyncio.SelectorEventLoop)`` holds for the loops it makes (and for
+    asyncio's own selector loops), as it holds for what the real class makes.
     """
     import asyncio
     import asyncio.unix_events
 
     import loopkit
+    from loopkit.core.kernel import KernelLoop
 
-    class SelectorEventLoop:
+    real = asyncio.SelectorEventLoop
+    kinds = (KernelLoop, real)
+
+    class SelectorLoopKind(type):
+        """The stand-in's metaclass: a loopkit loop counts as a selector event loop."""
+
+        def __instancecheck__(cls, instance: Any) -> bool:
+            return isinstance(instance, kinds)
+
+        def __subclasscheck__(cls, subclass: Any) -> bool:
+            return subclass is cls or (isinstance(subclass, type) and issubclass(subclass, kinds))
+
+    class SelectorEventLoop(metaclass=SelectorLoopKind):
         """Builds loopkit loops where a test asks for asyncio's selector loop."""
 
         def __new__(cls, selector: Any = None) -> Any:
@@ -124,8 +140,12 @@ def _stand_in_for_selector_event_loop() -> None:
                 selector.close()
             return loopkit.new_event_loop()
 
-    asyncio.SelectorEventLoop = SelectorEventLoop  # type: ignore[misc,assignment]
-    asyncio.unix_events.SelectorEventLoop = SelectorEventLoop  # type: ignore[misc,assignment]
+    names = ["SelectorEventLoop"]
+    if hasattr(asyncio, "EventLoop"):  # Python 3.13+
+        names.append("EventLoop")
+    for name in names:
+        setattr(asyncio, name, SelectorEventLoop)
+        setattr(asyncio.unix_events, name, SelectorEventLoop)
 
 
 def _install_loopkit_as_default() -> Any:

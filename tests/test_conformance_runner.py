@@ -203,3 +203,40 @@ def test_the_checked_in_expected_file_parses_for_every_version() -> None:
     for minor in (11, 12, 13):
         for test_id in parse_expected(text, (3, minor)):
             assert test_id.split(".", 1)[0].startswith("test_")
+
+
+def test_the_loopkit_run_makes_asyncios_default_loop_classes_build_loopkit_loops() -> None:
+    """Tests that build ``asyncio.SelectorEventLoop()`` (or, on 3.13+,
+    ``asyncio.EventLoop()``) get a loopkit loop in the loopkit run, and it
+    passes their ``isinstance`` checks against those names."""
+    code = textwrap.dedent(
+        """
+        import asyncio, sys
+        from loopkit.conformance_child import _stand_in_for_selector_event_loop
+        from loopkit.core.kernel import KernelLoop
+
+        real = asyncio.SelectorEventLoop()
+        real.close()
+        _stand_in_for_selector_event_loop()
+        names = ["SelectorEventLoop"] + (["EventLoop"] if sys.version_info >= (3, 13) else [])
+        for name in names:
+            loop = getattr(asyncio, name)()
+            try:
+                assert isinstance(loop, KernelLoop), name
+                assert isinstance(loop, asyncio.SelectorEventLoop), name
+            finally:
+                loop.close()
+        assert isinstance(real, asyncio.SelectorEventLoop)
+        assert not isinstance(object(), asyncio.SelectorEventLoop)
+
+        async def running() -> object:
+            return asyncio.get_running_loop()
+
+        if sys.version_info >= (3, 12):  # asyncio.run(loop_factory=) is new in 3.12
+            factory = getattr(asyncio, "EventLoop", asyncio.SelectorEventLoop)
+            assert isinstance(asyncio.run(running(), loop_factory=factory), KernelLoop)
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr

@@ -4,7 +4,9 @@ Starts a child with :class:`subprocess.Popen` and returns a
 :class:`~loopkit.plugins.subprocess.transport.SubprocessTransport`; the
 child's pipes are transports of the pipes plugin (hence ``loopkit_requires``)
 and its exit is watched through a pidfd where the OS has one, or a thread
-otherwise (:mod:`loopkit.plugins.subprocess.watcher`).
+otherwise (:mod:`loopkit.plugins.subprocess.watcher`), unless the program
+set a child watcher through asyncio's policy (3.11-3.13): then that
+watcher is used as asyncio uses it (:mod:`loopkit.plugins.subprocess.policywatch`).
 ``asyncio.create_subprocess_exec`` / ``create_subprocess_shell`` use these
 methods, so :class:`asyncio.subprocess.Process` works unchanged.
 
@@ -24,7 +26,13 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugins.subprocess.transport import SubprocessTransport
+from loopkit.plugins.subprocess.policywatch import (
+    PolicyWatch,
+    checked_watcher,
+    policy_child_watcher,
+)
+from loopkit.plugins.subprocess.transport import SubprocessTransport, WatchFactory
+from loopkit.plugins.subprocess.watcher import ChildWatch
 
 from loopkit.core.hookspecs import hookimpl
 
@@ -62,8 +70,38 @@ async def _start(
     bufsize: int,
     kwargs: dict[str, Any],
 ) -> SubprocessTransport:
+    watcher = policy_child_watcher()
+    if watcher is None:
+        return await _start_watched(
+            loop, protocol, args, shell, stdin, stdout, stderr, bufsize, ChildWatch, kwargs
+        )
+    # A watcher set through asyncio's policy: used as asyncio uses it (the
+    # activity check before anything starts, the whole start-up inside it).
+    with watcher as entered:
+        used = checked_watcher(entered, watcher)
+
+        def watch_factory(loop: Any, child: Any, on_exit: Any) -> PolicyWatch:
+            return PolicyWatch(loop, child, on_exit, used)
+
+        return await _start_watched(
+            loop, protocol, args, shell, stdin, stdout, stderr, bufsize, watch_factory, kwargs
+        )
+
+
+async def _start_watched(
+    loop: Any,
+    protocol: asyncio.SubprocessProtocol,
+    args: Any,
+    shell: bool,
+    stdin: Any,
+    stdout: Any,
+    stderr: Any,
+    bufsize: int,
+    watch_factory: WatchFactory,
+    kwargs: dict[str, Any],
+) -> SubprocessTransport:
     transport = SubprocessTransport(
-        loop, protocol, args, shell, stdin, stdout, stderr, bufsize, **kwargs
+        loop, protocol, args, shell, stdin, stdout, stderr, bufsize, watch_factory, **kwargs
     )
     try:
         await transport._connected()

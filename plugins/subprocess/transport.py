@@ -6,7 +6,9 @@ The child is started with :class:`subprocess.Popen`; each of its standard
 streams that is a PIPE gets a pipe transport through the loop's
 ``connect_write_pipe`` / ``connect_read_pipe`` (the pipes plugin), whose
 protocol (:class:`PipeLink`) forwards everything to this transport. The
-child's exit is watched by :mod:`loopkit.plugins.subprocess.watcher`.
+child's exit is watched by :mod:`loopkit.plugins.subprocess.watcher` (or,
+when a program set one through asyncio's policy, by that child watcher:
+:mod:`loopkit.plugins.subprocess.policywatch`).
 
 Callback order (what a ``SubprocessProtocol`` can rely on). It is the order
 asyncio gives on Python 3.11, 3.12 and 3.13, which all share the same
@@ -40,9 +42,13 @@ import signal
 import subprocess
 import warnings
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugins.subprocess.watcher import Child, ChildWatch
+from loopkit.plugins.subprocess.watcher import Child, ChildWatch, kill_and_reap
+
+#: Makes the watch of a new child: ``factory(loop, child, on_exit)``.
+WatchFactory = Callable[[Any, Child, Callable[[int], None]], Any]
 
 _logger = logging.getLogger("asyncio")
 
@@ -99,9 +105,13 @@ class SubprocessTransport(asyncio.SubprocessTransport):
         stdout: Any,
         stderr: Any,
         bufsize: int,
+        watch_factory: WatchFactory = ChildWatch,
+        /,
         extra: dict[str, Any] | None = None,
         **popen_kwargs: Any,
     ) -> None:
+        # ``watch_factory`` is positional-only so that no Popen keyword a
+        # caller passes through can ever reach it.
         super().__init__(extra)
         self._loop = loop
         self._protocol: Any = protocol
@@ -137,7 +147,17 @@ class SubprocessTransport(asyncio.SubprocessTransport):
             if stream is None:
                 continue
             self._pipes[fd] = PipeLink(self, fd, stream)
-        self._watch = ChildWatch(loop, self._child, self._child_exited)
+        try:
+            self._watch = watch_factory(loop, self._child, self._child_exited)
+        except BaseException:
+            # No watch (a policy watcher refused the child): nobody would
+            # ever reap it, so it is killed and reaped here; its pipes closed.
+            self._closed = True
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+            kill_and_reap(self._child)
+            raise
 
     def __repr__(self) -> str:
         info = [type(self).__name__]

@@ -14,9 +14,11 @@ Two ways, chosen per child:
 ``LOOPKIT_CHILD_WATCHER=thread`` forces the thread way (``pidfd`` asks for
 pidfd, which still falls back to a thread where pidfd is unavailable).
 
-Rules this module keeps: a child is reaped once, by this module only
-(never through the ``Popen`` object, whose ``returncode`` is filled in so
-that it never reaps on its own); no signal is sent to a pid once it has
+Rules this module keeps: a child is reaped once, by this module only (or,
+for a child handed to a watcher set through asyncio's policy, by that
+watcher: :mod:`loopkit.plugins.subprocess.policywatch`), never through the
+``Popen`` object, whose ``returncode`` is filled in so that it never reaps
+on its own; no signal is sent to a pid once it has
 been reaped (the number could belong to another process by then); and a
 loop closed while children still run hands them to a reaper thread, so no
 zombie is left behind.
@@ -103,6 +105,16 @@ class Child:
             self.proc.returncode = code
         return code
 
+    def reaped_elsewhere(self, returncode: int) -> int:
+        """Record the exit a policy child watcher reaped and reported; the code kept."""
+        with self._lock:
+            if self.returncode is not None:
+                return self.returncode
+            self.returncode = returncode
+            if self.proc.returncode is None:
+                self.proc.returncode = returncode
+            return returncode
+
     def reap_nohang(self) -> int | None:
         """Reap the child if it has exited; its return code, or None if it runs."""
         with self._lock:
@@ -178,6 +190,12 @@ def _reap_in_thread(child: Child, deliver: Callable[[int], None] | None) -> thre
     thread = threading.Thread(target=wait, name=f"loopkit-child-{child.pid}", daemon=True)
     thread.start()
     return thread
+
+
+def kill_and_reap(child: Child) -> None:
+    """A child no watch could be set up for: kill it, and reap it in a thread."""
+    child.kill_if_running()
+    _reap_in_thread(child, None)
 
 
 class ChildWatch:

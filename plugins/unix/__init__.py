@@ -3,7 +3,7 @@
 It adds ``create_unix_connection`` and ``create_unix_server`` to the loop.
 Everything past the socket itself is the tcp plugin's: the stream transport,
 the TLS wiring and the Server (subclassed only to remove the socket file when
-the server closes). The modules:
+the server closes, on Python 3.13+ as asyncio does). The modules:
 
 * :mod:`~loopkit.plugins.unix.paths`: socket-file handling (stale files,
   abstract addresses, removing our own file and nothing else);

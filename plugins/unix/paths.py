@@ -3,10 +3,10 @@
 A filesystem address leaves a socket file behind when its socket closes; a
 Linux abstract address (one starting with a NUL byte) is no file at all.
 This module decides which is which, removes a stale socket file before a new
-server binds to the same path, and, when the server closes, removes the file
-it bound, but only while that path still holds the very same file (same
-device and inode): a file another process has bound there since is left
-alone.
+server binds to the same path, and, when the server closes (Python 3.13+,
+unless ``cleanup_socket=False``), removes the file it bound, but only while
+that path still holds the very same file (same device and inode): a file
+another process has bound there since is left alone.
 
 What it must never do: remove anything but a socket, or a socket file that is
 not the one this server made.

@@ -3,15 +3,15 @@
 Binding to a path first removes a stale socket file there (only a socket;
 any other file makes the bind fail with EADDRINUSE, as in asyncio).
 Accepting connections is the tcp plugin's :class:`~loopkit.plugins.tcp.server.Server`
-unchanged; :class:`UnixServer` adds one thing: closing it removes the socket
-file it listens on.
+unchanged; :class:`UnixServer` adds one thing: closing it can remove the
+socket file it listens on.
 
-That removal is asyncio 3.13's ``cleanup_socket=True`` behaviour, and loopkit
-does it on *every* supported Python version: a server that leaves its file
-behind only makes the next start find a stale file. The ``cleanup_socket``
-keyword itself exists only where asyncio has it (3.13+), so that code written
-for one version fails on another exactly as it would with asyncio. The file
-is removed only if the path still holds the same file (device and inode) the
+Whether it does follows the running Python's asyncio: on 3.13+ the file is
+removed unless ``cleanup_socket=False`` is passed (asyncio's default
+``cleanup_socket=True``); on 3.11 and 3.12 asyncio has no such keyword and
+leaves the file in place, and so does loopkit, so a program (or a test)
+that relies on either behaviour sees it unchanged on loopkit. The file is
+removed only if the path still holds the same file (device and inode) the
 server bound: a newer server's file at the same path is left alone. Abstract
 addresses have no file and need no cleanup.
 
@@ -42,7 +42,7 @@ from loopkit.plugins.unix.paths import (
 
 
 class UnixServer(Server):
-    """A Server on one Unix-domain socket that removes its socket file on close."""
+    """A Server on one Unix-domain socket that may remove its socket file on close."""
 
     def __init__(
         self,
@@ -68,7 +68,7 @@ class UnixServer(Server):
         self._socket_file = socket_file
 
     def close(self) -> None:
-        """Stop listening, close the socket and remove its socket file."""
+        """Stop listening, close the socket and remove its socket file (if asked to)."""
         super().close()
         socket_file, self._socket_file = self._socket_file, None
         if socket_file is not None:
@@ -132,7 +132,10 @@ async def _create_unix_server(
         check_not_ssl_socket(sock)
         owns_socket = False
 
-    socket_file = _socket_file_of(sock) if cleanup_socket else None
+    # The bound file is known even without cleanup_socket, so that a failed
+    # start never leaves behind a file this call created.
+    bound = _socket_file_of(sock)
+    socket_file = bound if cleanup_socket else None
     try:
         sock.setblocking(False)
         server = UnixServer(
@@ -148,14 +151,16 @@ async def _create_unix_server(
     except BaseException:
         if owns_socket:
             sock.close()
-            if socket_file is not None:
-                remove_socket_file(socket_file)
+            if bound is not None:
+                remove_socket_file(bound)
         raise
     if start_serving:
         try:
             server._start_serving()
         except BaseException:
             server.close()
+            if owns_socket and bound is not None and socket_file is None:
+                remove_socket_file(bound)
             raise
         await asyncio.sleep(0)  # as asyncio: let the watchers settle first
     if self._debug:
@@ -168,7 +173,8 @@ _DOC = """Listen for stream connections on a Unix-domain socket; return a Server
 ``path`` is a str, bytes or os.PathLike (a stale socket file there is
 replaced; one starting with a NUL byte is a Linux abstract address), or
 ``sock`` an AF_UNIX stream socket already bound. Closing the server removes
-its socket file, on every Python version (see :mod:`loopkit.plugins.unix.server`).
+its socket file on Python 3.13+ unless ``cleanup_socket=False``; on 3.11 and
+3.12 the file stays, as with asyncio (see :mod:`loopkit.plugins.unix.server`).
 """
 
 if sys.version_info >= (3, 13):
@@ -197,6 +203,7 @@ else:
             ssl_handshake_timeout=ssl_handshake_timeout,
             ssl_shutdown_timeout=ssl_shutdown_timeout,
             start_serving=start_serving,
+            cleanup_socket=False,  # asyncio before 3.13 leaves the file in place
         )
 
 

@@ -1,4 +1,4 @@
-"""create_unix_server: stale files, cleanup of the socket file, sock=, serving."""
+"""create_unix_server: stale files, the socket file on close (per version), sock=, serving."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from loopkit.plugins.tcp.server import Server
-from unixhelpers import Echo, echo_once
+from unixhelpers import REMOVED_ON_CLOSE, Echo, echo_once
 
 
 def test_a_stale_socket_file_is_replaced(run_any: Any, tmp_path: Path) -> None:
@@ -54,8 +54,11 @@ def test_anything_but_a_socket_at_the_path_is_address_in_use(
     assert path.read_text() == "precious" if kind == "file" else path.is_dir()
 
 
-def test_closing_removes_the_socket_file(run: Any, tmp_path: Path) -> None:
-    """On every Python version (asyncio does it from 3.13 on): see docs/unix.rst."""
+def test_closing_treats_the_socket_file_as_this_pythons_asyncio(
+    run_any: Any, tmp_path: Path
+) -> None:
+    """Removed on close from 3.13 on (asyncio's ``cleanup_socket=True``); left
+    in place on 3.11 and 3.12, where asyncio leaves it: see docs/unix.rst."""
     path = tmp_path / "s"
 
     async def main() -> None:
@@ -63,15 +66,40 @@ def test_closing_removes_the_socket_file(run: Any, tmp_path: Path) -> None:
         server = await loop.create_unix_server(Echo, path)
         assert path.is_socket()
         server.close()
-        assert not path.exists()
+        assert path.exists() != REMOVED_ON_CLOSE
         await server.wait_closed()
 
-    run(main())
+    run_any(main())
+    assert path.exists() != REMOVED_ON_CLOSE
 
 
+@pytest.mark.skipif(REMOVED_ON_CLOSE, reason="3.11 / 3.12: the file stays on close")
+def test_before_313_the_file_left_on_close_is_replaced_by_the_next_server(
+    run_any: Any, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "s")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        first = await loop.create_unix_server(Echo, path)
+        first.close()
+        await first.wait_closed()
+        assert os.path.exists(path)
+        second = await loop.create_unix_server(Echo, path)
+        assert await echo_once(path) == b"ping"
+        second.close()
+        await second.wait_closed()
+
+    run_any(main())
+    assert Path(path).is_socket()
+
+
+@pytest.mark.skipif(not REMOVED_ON_CLOSE, reason="removal on close is 3.13+")
 def test_a_relative_path_is_removed_even_after_a_chdir(
     run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """loopkit remembers the absolute path (asyncio 3.13 looks the relative
+    one up again after the chdir, and misses the file)."""
     (tmp_path / "a").mkdir()
     monkeypatch.chdir(tmp_path)
 
@@ -86,7 +114,8 @@ def test_a_relative_path_is_removed_even_after_a_chdir(
     assert not (tmp_path / "s").exists()
 
 
-def test_a_newer_socket_file_at_the_path_is_not_removed(run: Any, tmp_path: Path) -> None:
+@pytest.mark.skipif(not REMOVED_ON_CLOSE, reason="removal on close is 3.13+")
+def test_a_newer_socket_file_at_the_path_is_not_removed(run_any: Any, tmp_path: Path) -> None:
     """If another server has taken the path since, its file (another inode) stays."""
     path = str(tmp_path / "s")
 
@@ -102,10 +131,10 @@ def test_a_newer_socket_file_at_the_path_is_not_removed(run: Any, tmp_path: Path
         await second.wait_closed()
         assert not os.path.exists(path)
 
-    run(main())
+    run_any(main())
 
 
-def test_a_server_on_a_given_sock_removes_its_file_too(run: Any, tmp_path: Path) -> None:
+def test_a_server_on_a_given_sock_treats_its_file_the_same(run_any: Any, tmp_path: Path) -> None:
     path = str(tmp_path / "s")
     sock = socket.socket(socket.AF_UNIX)
     sock.bind(path)
@@ -117,9 +146,9 @@ def test_a_server_on_a_given_sock_removes_its_file_too(run: Any, tmp_path: Path)
         server.close()
         await server.wait_closed()
 
-    run(main())
+    run_any(main())
     assert sock.fileno() == -1
-    assert not os.path.exists(path)
+    assert os.path.exists(path) != REMOVED_ON_CLOSE
 
 
 @pytest.mark.skipif(sys.version_info < (3, 13), reason="cleanup_socket is new in 3.13")

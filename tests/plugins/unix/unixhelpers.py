@@ -1,9 +1,15 @@
-"""Protocols shared by the unix tests."""
+"""Protocols and version facts shared by the unix tests."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
+
+#: Whether closing a Unix server removes its socket file: asyncio's default
+#: from 3.13 on (``cleanup_socket=True``); before, the file stays. loopkit
+#: does what the running Python's asyncio does.
+REMOVED_ON_CLOSE = sys.version_info >= (3, 13)
 
 
 class Echo(asyncio.Protocol):
