@@ -22,25 +22,6 @@ pytest.importorskip("loopkit.plugins.tcp.tls")
 trustme = pytest.importorskip("trustme")
 
 
-@pytest.fixture(scope="module")
-def ca() -> Any:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def server_ctx(ca: Any) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost").configure_cert(ctx)
-    return ctx
-
-
-@pytest.fixture(scope="module")
-def client_ctx(ca: Any) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ca.configure_trust(ctx)
-    return ctx
-
-
 @pytest.fixture
 def data_file(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "data.bin"

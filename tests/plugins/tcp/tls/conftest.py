@@ -10,13 +10,10 @@ fails its test if an error reached its exception handler unexpectedly; leaks
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
-import trustme
-from tlshelpers import HOST
 
 import loopkit
 
@@ -62,22 +59,3 @@ def run(tls_loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
         return tls_loop.run_until_complete(asyncio.wait_for(coro, timeout))
 
     return runner
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def server_ctx(ca: trustme.CA) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", HOST).configure_cert(ctx)
-    return ctx
-
-
-@pytest.fixture(scope="module")
-def client_ctx(ca: trustme.CA) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ca.configure_trust(ctx)
-    return ctx
