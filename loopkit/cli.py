@@ -2,8 +2,9 @@
 
 ``show`` (the default) prints what a loop assembled here is made of: each
 plugin with its distribution, version and contributions, the pollers and the
-one chosen, and every method of :class:`asyncio.AbstractEventLoop` on the
-running Python with the plugin that provides it, or "missing".
+one chosen, every method of :class:`asyncio.AbstractEventLoop` on the
+running Python with the plugin that provides it, or "missing", and how the
+methods' signatures and the version-specific API compare with asyncio's.
 
 ``run`` executes an unchanged asyncio program with loopkit installed as the
 event loop policy, so ``asyncio.run()`` inside it makes loopkit loops.
@@ -18,6 +19,7 @@ import runpy
 import sys
 from collections.abc import Sequence
 
+from loopkit import apicompare
 from loopkit.core import catalog
 from loopkit.core.assembly import (
     ENV_EXCLUDE,
@@ -92,7 +94,38 @@ def render(assembly: Assembly, poller: str | None) -> str:
             expected = catalog.BUILTIN_METHOD_OWNERS.get(name)
             owner = "missing" + (f" (plugin {expected!r})" if expected else "")
         lines.append(f"  {name:<28} {owner}")
+    lines += _signature_lines(assembly, methods)
     return "\n".join(lines)
+
+
+def _signature_lines(assembly: Assembly, methods: list[str]) -> list[str]:
+    """The signature comparison with asyncio's loop, and the versioned API."""
+    differences = apicompare.signature_differences(assembly.loop_class, methods)
+    compared = sum(1 for name in methods if name in assembly.providers)
+    lines = [
+        "",
+        f"signatures: {compared - len(differences)}/{compared} provided methods take "
+        "exactly asyncio's parameters (names, kinds, defaults)",
+    ]
+    for difference in differences:
+        lines.append(f"  DIFFERS {difference.method}")
+        lines.append(f"    asyncio: {difference.asyncio_parameters}")
+        lines.append(f"    loopkit: {difference.loopkit_parameters}")
+    server_class = None
+    if assembly.providers.get("create_server") == "tcp":
+        from loopkit.plugins.tcp.server import Server
+
+        server_class = Server
+    lines += ["", "version-specific API (present exactly where asyncio has it):"]
+    for label, since, found in apicompare.versioned_api_present(assembly.loop_class, server_class):
+        if found is None:
+            state = "its plugin is not enabled"
+        else:
+            wanted = apicompare.expected_here(since)
+            verdict = "as asyncio" if found == wanted else "DIFFERS from asyncio"
+            state = ("present" if found else "absent") + f" here, {verdict}"
+        lines.append(f"  {label:<38} new in {since[0]}.{since[1]}: {state}")
+    return lines
 
 
 def _apply_options(args: argparse.Namespace) -> None:

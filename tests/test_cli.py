@@ -60,6 +60,9 @@ def test_show_lists_plugins_pollers_and_every_abstract_method() -> None:
     assert "call_soon                    kernel" in out
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert f"asyncio.AbstractEventLoop API on Python {version}" in out
+    assert "provided methods take exactly asyncio's parameters" in out
+    assert "all_errors=)" in out and "keep_alive=)" in out
+    assert "DIFFERS" not in out
 
 
 def test_show_a_trimmed_loop_marks_missing_methods() -> None:
