@@ -116,3 +116,17 @@ def fill_kernel_buffers(sock: socket.socket) -> int:
             total += sock.send(chunk)
         except BlockingIOError:
             return total
+
+
+async def hang_up(
+    transport: asyncio.BaseTransport, proto: Any, server: asyncio.AbstractServer
+) -> None:
+    """End a test's connection and its server, waiting for both to be gone.
+
+    ``proto`` is a :class:`Recorder` (its ``lost`` future is done once
+    connection_lost ran).
+    """
+    transport.close()
+    await proto.lost
+    server.close()
+    await server.wait_closed()

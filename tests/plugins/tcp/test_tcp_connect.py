@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from loopkit.plugins.tcp.addresses import interleave
-from tcphelpers import Echo, Recorder, closed_port, serve
+from tcphelpers import Echo, Recorder, closed_port, hang_up, serve
 
 
 def info(port: int, host: str = "127.0.0.1") -> tuple[Any, ...]:
@@ -67,10 +67,7 @@ def test_connects_and_returns_transport_and_protocol(run: Any) -> None:
         transport, proto = await loop.create_connection(Recorder, "127.0.0.1", port)
         assert isinstance(proto, Recorder) and proto.transport is transport
         await echo_round_trip(transport, proto)
-        transport.close()
-        await proto.lost
-        server.close()
-        await server.wait_closed()
+        await hang_up(transport, proto, server)
 
     run(main())
 
@@ -83,10 +80,7 @@ def test_connects_by_host_name(run: Any) -> None:
             Recorder, "localhost", port, family=socket.AF_INET
         )
         await echo_round_trip(transport, proto)
-        transport.close()
-        await proto.lost
-        server.close()
-        await server.wait_closed()
+        await hang_up(transport, proto, server)
 
     run(main())
 
@@ -147,10 +141,7 @@ def test_addresses_are_tried_in_order(loop: Any, run: Any) -> None:
         assert calls[0][:2] == ("two.example", 80)
         assert transport.get_extra_info("peername") == ("127.0.0.1", port)
         await echo_round_trip(transport, proto)
-        transport.close()
-        await proto.lost
-        server.close()
-        await server.wait_closed()
+        await hang_up(transport, proto, server)
 
     run(main())
 
@@ -201,10 +192,7 @@ def test_local_addr_binds_the_client_side(run: Any) -> None:
             Recorder, "127.0.0.1", port, local_addr=local
         )
         assert transport.get_extra_info("sockname") == local
-        transport.close()
-        await proto.lost
-        server.close()
-        await server.wait_closed()
+        await hang_up(transport, proto, server)
 
     run(main())
 
@@ -297,10 +285,7 @@ def test_happy_eyeballs_moves_on_at_once_when_an_attempt_fails(loop: Any, run: A
             Recorder, "race.example", 80, happy_eyeballs_delay=5.0
         )
         assert loop.time() - started < 4.0  # did not sit out the delay
-        transport.close()
-        await proto.lost
-        server.close()
-        await server.wait_closed()
+        await hang_up(transport, proto, server)
 
     run(main())
 

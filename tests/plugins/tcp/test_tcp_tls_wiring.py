@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tcphelpers import Echo, Recorder, serve
+from tcphelpers import Echo, Recorder, hang_up, serve
 
 pytest.importorskip("loopkit.plugins.tcp.tls")
 trustme = pytest.importorskip("trustme")
@@ -45,10 +45,7 @@ def test_client_and_server_over_tls(run: Any, server_ctx: Any, client_ctx: Any) 
         assert transport.get_extra_info("peername")[1] == port  # from the stream below
         await echo_round_trip(transport, proto)
         await echo_round_trip(transport, proto, b"x" * 300_000)
-        transport.close()
-        await proto.lost
-        server.close()
-        await server.wait_closed()
+        await hang_up(transport, proto, server)
 
     run(main())
 
@@ -68,10 +65,7 @@ def test_wrong_hostname_fails_the_handshake_only(
             Recorder, "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
         )
         await echo_round_trip(transport, proto)
-        transport.close()
-        await proto.lost
-        server.close()
-        await server.wait_closed()
+        await hang_up(transport, proto, server)
 
     run(main())
 
@@ -179,10 +173,7 @@ def test_start_tls_argument_checks(run: Any, client_ctx: Any) -> None:
             await loop.start_tls(transport, proto, object())
         with pytest.raises(TypeError, match="is not supported by start_tls"):
             await loop.start_tls(asyncio.Transport(), proto, client_ctx)
-        transport.close()
-        await proto.lost
-        server.close()
-        await server.wait_closed()
+        await hang_up(transport, proto, server)
 
     run(main())
 
@@ -224,9 +215,6 @@ def test_sendfile_over_tls_uses_the_fallback(
         with data_file.open("rb") as f:
             assert await loop.sendfile(transport, f) == 100_000
         assert await proto.receive(100_000) == data_file.read_bytes()
-        transport.close()
-        await proto.lost
-        server.close()
-        await server.wait_closed()
+        await hang_up(transport, proto, server)
 
     run(main())
