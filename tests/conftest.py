@@ -171,3 +171,15 @@ def any_loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventLo
         yield new_loop
     finally:
         new_loop.close()
+
+
+@pytest.fixture
+def run_any(
+    any_loop: asyncio.AbstractEventLoop,
+) -> Callable[[Coroutine[Any, Any, _T]], _T]:
+    """Run a coroutine to completion on ``any_loop``, failing after 10 seconds."""
+
+    def runner(coro: Coroutine[Any, Any, _T], timeout: float = 10.0) -> _T:
+        return any_loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    return runner

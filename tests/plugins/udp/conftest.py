@@ -2,8 +2,9 @@
 
 * Leaks (file descriptors included) are checked for every test by
   ``tests/conftest.py``.
-* ``any_loop`` runs a test on asyncio's own loop and on loopkit's: the
-  asyncio run shows the test is right, the loopkit run is the claim.
+* ``any_loop`` / ``run_any`` (from ``tests/conftest.py``) run a test on
+  asyncio's own loop and on loopkit's: the asyncio run shows the test is
+  right, the loopkit run is the claim.
 * ``Recorder`` (through the ``recorder`` fixture) is a datagram protocol that
   writes down everything its transport tells it.
 
@@ -15,12 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
-
-import loopkit
 
 _T = TypeVar("_T")
 
@@ -44,34 +42,6 @@ def ipv6() -> None:
     """Skip the test where the IPv6 loopback address ::1 cannot be bound."""
     if not HAS_IPV6:
         pytest.skip("::1 is not available here")
-
-
-@pytest.fixture(
-    params=[
-        pytest.param(asyncio.new_event_loop, id="asyncio"),
-        pytest.param(loopkit.new_event_loop, id="loopkit"),
-    ]
-)
-def any_loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventLoop]:
-    """A fresh loop, once asyncio's and once loopkit's; closed afterwards."""
-    factory: Callable[[], asyncio.AbstractEventLoop] = request.param
-    new_loop = factory()
-    try:
-        yield new_loop
-    finally:
-        new_loop.close()
-
-
-@pytest.fixture
-def run_any(
-    any_loop: asyncio.AbstractEventLoop,
-) -> Callable[[Coroutine[Any, Any, _T]], _T]:
-    """Run a coroutine on ``any_loop``, failing after 10 seconds."""
-
-    def runner(coro: Coroutine[Any, Any, _T]) -> _T:
-        return any_loop.run_until_complete(asyncio.wait_for(coro, 10.0))
-
-    return runner
 
 
 class Recorder(asyncio.DatagramProtocol):
