@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import textwrap
@@ -98,17 +99,54 @@ def compared_loops(rows: Sequence[Row]) -> list[str]:
     return list(seen)
 
 
+#: At most this many scenarios side by side; more are split over stacked panels.
+PANEL_SCENARIOS = 14
+
+
 def write_png(rows: Sequence[Row], path: Path, title: str) -> None:
-    """Grouped bars of ratios vs asyncio per scenario, a line at 1.0, log scale."""
+    """Grouped bars of ratios vs asyncio per scenario, a line at 1.0, log scale.
+
+    A long run is drawn as several panels, one above the other, on the same
+    scale, so that the chart keeps a readable shape on a documentation page.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    panels = max(1, math.ceil(len(rows) / PANEL_SCENARIOS))
+    per_panel = max(1, math.ceil(len(rows) / panels))
+    chunks = [rows[i : i + per_panel] for i in range(0, len(rows), per_panel)] or [rows]
+    all_ratios = [r for row in rows for trio in row.ratios.values() for r in trio]
+    low = min([0.5, *all_ratios]) * 0.8
+    high = max([2.0, *all_ratios]) * 1.25
+    figure, grid = plt.subplots(
+        len(chunks),
+        1,
+        figsize=(max(6.0, 0.9 * per_panel + 2), 4.5 * len(chunks)),
+        dpi=110,
+        squeeze=False,
+    )
+    others = compared_loops(rows)
+    for number, (axes, chunk) in enumerate(zip(grid[:, 0], chunks, strict=True)):
+        _draw_panel(axes, chunk, others, (low, high), per_panel)
+        if number == 0:
+            # Wrapped to the figure's width: a run of few scenarios makes a narrow chart.
+            axes.set_title(textwrap.fill(title, int(figure.get_figwidth() * 11)), fontsize=9)
+            axes.legend(fontsize=8, loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def _draw_panel(
+    axes: Any, rows: Sequence[Row], others: Sequence[str], limits: Any, slots: int
+) -> None:
+    """One panel's bars, whiskers, labels and axis (``limits``: the y range;
+    ``slots``: scenario places on the x axis, the same in every panel)."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-    others = compared_loops(rows)
     width = 0.8 / max(1, len(others))
-    figure, axes = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.5), dpi=110)
     for index, loop in enumerate(others):
         xs, medians, low_err, high_err, ends = [], [], [], [], []
         for position, row in enumerate(rows):
@@ -146,9 +184,7 @@ def write_png(rows: Sequence[Row], path: Path, title: str) -> None:
             )
     axes.axhline(1.0, color="black", linewidth=1.0, label=f"{REFERENCE} (= 1.0)")
     axes.set_yscale("log")
-    all_ratios = [r for row in rows for trio in row.ratios.values() for r in trio]
-    low = min([0.5, *all_ratios]) * 0.8
-    high = max([2.0, *all_ratios]) * 1.25
+    low, high = limits
     axes.set_ylim(low, high)
     ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16) if low <= t <= high]
     axes.yaxis.set_major_locator(FixedLocator(ticks))
@@ -156,14 +192,9 @@ def write_png(rows: Sequence[Row], path: Path, title: str) -> None:
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
     axes.set_xticks(range(len(rows)))
     axes.set_xticklabels([row.scenario.name for row in rows], rotation=35, ha="right")
+    axes.set_xlim(-0.6, slots - 0.4)
     axes.set_ylabel(f"speed relative to {REFERENCE} (> 1: faster)")
-    # Wrapped to the figure's width: a run of few scenarios makes a narrow chart.
-    axes.set_title(textwrap.fill(title, int(figure.get_figwidth() * 11)), fontsize=9)
     axes.grid(axis="y", linewidth=0.4, alpha=0.6)
-    axes.legend(fontsize=8, loc="upper left")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
 
 
 def rst_table(rows: Sequence[Row], loop_names: Sequence[str]) -> list[str]:
