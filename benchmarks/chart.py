@@ -10,8 +10,9 @@ Usage::
 
 For every scenario the chart shows each loop's speed relative to asyncio's
 (median against asyncio's median; > 1 means faster, whatever the unit), with
-a whisker from the loop's slowest to its fastest repeat (still against
-asyncio's median), on a logarithmic axis so that 2x faster and 2x slower are
+a whisker from the lowest to the highest per-repeat ratio (each repeat's
+value against asyncio's value in the same repeat: the runs are interleaved,
+so the two saw the same machine), on a logarithmic axis so that 2x faster and 2x slower are
 the same distance from the line at 1.0. ``--rst`` writes the same numbers
 as a reStructuredText table for the documentation.
 
@@ -24,8 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +37,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.report import format_number, speed_ratio
+from benchmarks.report import format_number, paired_ratios, ratio_cell, speed_ratio
 from benchmarks.scenarios import Scenario, load_all
 
 REFERENCE = "asyncio"
@@ -50,36 +53,40 @@ class Row:
     scenario: Scenario
     medians: dict[str, float]
     ranges: dict[str, tuple[float, float]]
-    #: loop -> (median ratio, ratio of its worst repeat, ratio of its best repeat)
+    #: loop -> (ratio of the medians, lowest and highest ratio of one repeat's
+    #: pair of values: see :func:`benchmarks.report.paired_ratios`)
     ratios: dict[str, tuple[float, float, float]]
 
 
 def rows_from(payload: Mapping[str, Any], known: Mapping[str, Scenario]) -> list[Row]:
     """Group the payload's samples by scenario; skip failed or unknown pairs."""
     failed = {(e["scenario"], e["loop"]) for e in payload.get("errors", ())}
-    values: dict[str, dict[str, list[float]]] = {}
-    for sample in payload["samples"]:
+    values: dict[str, dict[str, dict[int, float]]] = {}
+    for index, sample in enumerate(payload["samples"]):
         if (sample["scenario"], sample["loop"]) in failed:
             continue
-        values.setdefault(sample["scenario"], {}).setdefault(sample["loop"], []).append(
-            float(sample["value"])
-        )
+        repeat = sample.get("repeat", index)
+        per_loop = values.setdefault(sample["scenario"], {})
+        per_loop.setdefault(sample["loop"], {})[repeat] = float(sample["value"])
     rows = []
     for name, per_loop in values.items():
         scenario = known.get(name)
         if scenario is None:
             print(f"chart: scenario {name!r} is not known here; left out", file=sys.stderr)
             continue
-        medians = {loop: statistics.median(v) for loop, v in per_loop.items()}
-        ranges = {loop: (min(v), max(v)) for loop, v in per_loop.items()}
+        medians = {loop: statistics.median(v.values()) for loop, v in per_loop.items()}
+        ranges = {loop: (min(v.values()), max(v.values())) for loop, v in per_loop.items()}
         ratios: dict[str, tuple[float, float, float]] = {}
         reference = medians.get(REFERENCE)
         if reference is not None:
             for loop, median in medians.items():
                 if loop == REFERENCE:
                     continue
-                ends = sorted(speed_ratio(scenario, reference, end) for end in ranges[loop])
-                ratios[loop] = (speed_ratio(scenario, reference, median), ends[0], ends[1])
+                ratio = speed_ratio(scenario, reference, median)
+                pairs = paired_ratios(
+                    scenario.higher_is_better, per_loop[REFERENCE], per_loop[loop]
+                ) or [ratio]
+                ratios[loop] = (ratio, min(pairs), max(pairs))
         rows.append(Row(scenario, medians, ranges, ratios))
     return rows
 
@@ -92,17 +99,54 @@ def compared_loops(rows: Sequence[Row]) -> list[str]:
     return list(seen)
 
 
+#: At most this many scenarios side by side; more are split over stacked panels.
+PANEL_SCENARIOS = 14
+
+
 def write_png(rows: Sequence[Row], path: Path, title: str) -> None:
-    """Grouped bars of ratios vs asyncio per scenario, a line at 1.0, log scale."""
+    """Grouped bars of ratios vs asyncio per scenario, a line at 1.0, log scale.
+
+    A long run is drawn as several panels, one above the other, on the same
+    scale, so that the chart keeps a readable shape on a documentation page.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    panels = max(1, math.ceil(len(rows) / PANEL_SCENARIOS))
+    per_panel = max(1, math.ceil(len(rows) / panels))
+    chunks = [rows[i : i + per_panel] for i in range(0, len(rows), per_panel)] or [rows]
+    all_ratios = [r for row in rows for trio in row.ratios.values() for r in trio]
+    low = min([0.5, *all_ratios]) * 0.8
+    high = max([2.0, *all_ratios]) * 1.25
+    figure, grid = plt.subplots(
+        len(chunks),
+        1,
+        figsize=(max(6.0, 0.9 * per_panel + 2), 4.5 * len(chunks)),
+        dpi=110,
+        squeeze=False,
+    )
+    others = compared_loops(rows)
+    for number, (axes, chunk) in enumerate(zip(grid[:, 0], chunks, strict=True)):
+        _draw_panel(axes, chunk, others, (low, high), per_panel)
+        if number == 0:
+            # Wrapped to the figure's width: a run of few scenarios makes a narrow chart.
+            axes.set_title(textwrap.fill(title, int(figure.get_figwidth() * 11)), fontsize=9)
+            axes.legend(fontsize=8, loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def _draw_panel(
+    axes: Any, rows: Sequence[Row], others: Sequence[str], limits: Any, slots: int
+) -> None:
+    """One panel's bars, whiskers, labels and axis (``limits``: the y range;
+    ``slots``: scenario places on the x axis, the same in every panel)."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-    others = compared_loops(rows)
     width = 0.8 / max(1, len(others))
-    figure, axes = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.5), dpi=110)
     for index, loop in enumerate(others):
         xs, medians, low_err, high_err, ends = [], [], [], [], []
         for position, row in enumerate(rows):
@@ -140,9 +184,7 @@ def write_png(rows: Sequence[Row], path: Path, title: str) -> None:
             )
     axes.axhline(1.0, color="black", linewidth=1.0, label=f"{REFERENCE} (= 1.0)")
     axes.set_yscale("log")
-    all_ratios = [r for row in rows for trio in row.ratios.values() for r in trio]
-    low = min([0.5, *all_ratios]) * 0.8
-    high = max([2.0, *all_ratios]) * 1.25
+    low, high = limits
     axes.set_ylim(low, high)
     ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16) if low <= t <= high]
     axes.yaxis.set_major_locator(FixedLocator(ticks))
@@ -150,13 +192,9 @@ def write_png(rows: Sequence[Row], path: Path, title: str) -> None:
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
     axes.set_xticks(range(len(rows)))
     axes.set_xticklabels([row.scenario.name for row in rows], rotation=35, ha="right")
+    axes.set_xlim(-0.6, slots - 0.4)
     axes.set_ylabel(f"speed relative to {REFERENCE} (> 1: faster)")
-    axes.set_title(title, fontsize=10)
     axes.grid(axis="y", linewidth=0.4, alpha=0.6)
-    axes.legend(fontsize=8, loc="upper left")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
 
 
 def rst_table(rows: Sequence[Row], loop_names: Sequence[str]) -> list[str]:
@@ -179,7 +217,7 @@ def rst_table(rows: Sequence[Row], loop_names: Sequence[str]) -> list[str]:
                 cells.append("n/a")
         for loop in others:
             ratio = row.ratios.get(loop)
-            cells.append(f"{ratio[0]:.2f}x" if ratio else "n/a")
+            cells.append(ratio_cell(ratio[0], ratio[1:]) if ratio else "n/a")
         body.append(cells)
     for cells in body:
         lines.append(f"   * - {cells[0]}")

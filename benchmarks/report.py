@@ -33,6 +33,9 @@ class Measurement:
     baseline: float | None = None
     throughput: float | None = None
     user_cost: float | None = None
+    #: Which repeat of the run this is (pairs it with the reference loop's
+    #: measurement of the same repeat); None: its position in the list.
+    repeat: int | None = None
 
 
 def summarize(values: Sequence[float]) -> Summary:
@@ -53,6 +56,31 @@ def _ratio(higher_is_better: bool, reference: float, other: float) -> float:
     if higher_is_better:
         return other / reference
     return reference / other
+
+
+def paired_ratios(
+    higher_is_better: bool, reference: Mapping[int, float], other: Mapping[int, float]
+) -> list[float]:
+    """The ratio of each repeat's two values, for the repeats both loops measured.
+
+    Repeats are interleaved (each repeat runs every loop once, one after
+    another), so the two values of one repeat saw the same machine; the
+    spread of these per-repeat ratios is the spread of the comparison
+    itself. Ratios read like :func:`speed_ratio` (> 1: ``other`` is faster);
+    a pair with a zero value is left out.
+    """
+    return [
+        _ratio(higher_is_better, reference[repeat], other[repeat])
+        for repeat in sorted(reference.keys() & other.keys())
+        if reference[repeat] > 0 and other[repeat] > 0
+    ]
+
+
+def ratio_cell(median_ratio: float, pairs: Sequence[float]) -> str:
+    """``1.21x (1.10..1.30)``: the ratio of medians, then the per-repeat range."""
+    if len(pairs) < 2:
+        return f"{median_ratio:.2f}x"
+    return f"{median_ratio:.2f}x ({min(pairs):.2f}..{max(pairs):.2f})"
 
 
 def format_number(value: float, kind: str) -> str:
@@ -118,10 +146,12 @@ def _rows(
     rows: list[list[str]] = []
     for scenario in scenarios:
         summaries: dict[str, Summary | None] = {}
+        by_repeat: dict[str, dict[int, float]] = {}
         row = [scenario.name, unit(scenario)]
         for name in loop_names:
             key = (scenario.name, name)
-            picked = [v for v in map(pick, results.get(key, ())) if v is not None]
+            by_repeat[name] = _by_repeat(results.get(key, ()), pick)
+            picked = list(by_repeat[name].values())
             summary = summarize(picked) if picked else None
             summaries[name] = summary
             if key in errors:
@@ -142,9 +172,20 @@ def _rows(
                 row.append("n/a")
             else:
                 better = kind(scenario) == "rate"
-                row.append(f"{_ratio(better, ref.median, other.median):.2f}x")
+                pairs = paired_ratios(better, by_repeat[reference], by_repeat[name])
+                row.append(ratio_cell(_ratio(better, ref.median, other.median), pairs))
         rows.append(row)
     return _table(header, rows)
+
+
+def _by_repeat(measurements: Sequence[Measurement], pick: Pick) -> dict[int, float]:
+    """Picked values keyed by repeat (by list position when a repeat is unknown)."""
+    values: dict[int, float] = {}
+    for position, measurement in enumerate(measurements):
+        value = pick(measurement)
+        if value is not None:
+            values[position if measurement.repeat is None else measurement.repeat] = value
+    return values
 
 
 def main_table(
@@ -156,6 +197,10 @@ def main_table(
     skipped: Mapping[tuple[str, str], str] | None = None,
 ) -> list[str]:
     """Scenario rows; per loop "median (min..max)"; then ratios vs reference.
+
+    A ratio cell is the ratio of the two medians, then (with two or more
+    repeats) the lowest and highest ratio of one repeat's pair of values:
+    ``1.21x (1.10..1.30)``.
 
     A pair in ``errors`` shows "error" (and no ratio), one in ``skipped``
     shows "skipped" (its ratio "n/a").

@@ -5,7 +5,7 @@ Usage::
     python benchmarks/run.py [--repeats N] [--quick] [--only NAME[,NAME]]
                              [--group GROUP[,GROUP]] [--loops loopkit,asyncio,uvloop]
                              [--markdown FILE] [--json FILE] [--clock wall|cpu]
-                             [--gc-freeze] [--list] [--chart PNG]
+                             [--gc-freeze] [--list] [--chart PNG] [--report DIR]
 
 Every (scenario, loop, repeat) is measured in its own fresh process (see
 ``worker.py``), interleaved: for each repeat, every scenario runs on every
@@ -15,7 +15,11 @@ the median and the min..max range per loop, and each loop's speed relative
 to asyncio's (ratio > 1: faster than asyncio). Progress goes to stderr, the
 report to stdout. This script never asserts anything about the numbers.
 
-Transport scenarios (tcp, tls, unix, udp) always report the server's CPU
+``--report DIR`` writes, in one go, what the docs' performance page uses:
+the report, its tables alone (Markdown, included by ``docs/performance.rst``),
+every sample as JSON, and the PNG chart of the ratios (``chart.py``).
+
+Transport scenarios (tcp, tls, unix, udp, http) always report the server's CPU
 time per request, whatever ``--clock`` says, and add a throughput table
 (requests per wall-clock second).
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -101,12 +106,42 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--chart", type=Path, default=None, help="with --json: also draw the ratios (chart.py)"
     )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write everything the docs use into DIR: the report (benchmarks-pyXY.md), "
+        "its tables alone (benchmarks-pyXY-tables.md.inc), every sample (benchmarks-pyXY.json) "
+        "and the chart (ratios-pyXY.png); XY is this Python's version",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    args.tables = None
+    if args.report is not None:
+        paths = report_paths(args.report)
+        args.markdown = args.markdown or paths["markdown"]
+        args.json = args.json or paths["json"]
+        args.chart = args.chart or paths["chart"]
+        args.tables = paths["tables"]
     if args.chart is not None and args.json is None:
         parser.error("--chart draws from the --json file: give both")
+    if args.chart is not None and importlib.util.find_spec("matplotlib") is None:
+        # Found out now, not after the whole run.
+        parser.error("the chart needs matplotlib: pip install -e '.[benchmarks]'")
     return args
+
+
+def report_paths(directory: Path) -> dict[str, Path]:
+    """The files ``--report DIR`` writes, named after this Python (``-py311``)."""
+    tag = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return {
+        "markdown": directory / f"benchmarks-{tag}.md",
+        "tables": directory / f"benchmarks-{tag}-tables.md.inc",
+        "json": directory / f"benchmarks-{tag}.json",
+        "chart": directory / f"ratios-{tag}.png",
+    }
 
 
 def _in_group(scenario: Scenario, group: str) -> bool:
@@ -197,7 +232,9 @@ def _header(args: argparse.Namespace, loop_names: Sequence[str], notes: Sequence
         f"{args.clock} clock{', start-up objects gc-frozen' if args.gc_freeze else ''}, "
         "one fresh process per measurement, interleaved",
         "- cells: median (min..max) over repeats; ratios: median vs asyncio's median, "
-        "> 1 means better than asyncio (for costs such as µs/request: less than asyncio's)",
+        "> 1 means better than asyncio (for costs such as µs/request: less than asyncio's), "
+        "then (lowest..highest) of the per-repeat ratios (each repeat's value against "
+        "asyncio's in the same repeat)",
     ]
     lines.extend(f"- note: {note}" for note in notes)
     return lines
@@ -213,7 +250,9 @@ class Collected:
         self.records: list[dict[str, Any]] = []
 
 
-def _to_measurement(scenario: Scenario, record: dict[str, Any], clock: str) -> Measurement:
+def _to_measurement(
+    scenario: Scenario, record: dict[str, Any], clock: str, repeat: int | None = None
+) -> Measurement:
     """The reported value of a worker record, on the chosen clock."""
     seconds = record["seconds"]
     base_seconds = record.get("baseline_seconds")
@@ -228,7 +267,7 @@ def _to_measurement(scenario: Scenario, record: dict[str, Any], clock: str) -> M
     user_cost = None
     if record.get("user_cpu_seconds") is not None:
         user_cost = scenario.value(record["ops"], record["user_cpu_seconds"])
-    return Measurement(value, baseline, throughput, user_cost)
+    return Measurement(value, baseline, throughput, user_cost, repeat)
 
 
 def _run_all(
@@ -262,7 +301,7 @@ def _run_all(
                     collected.skipped[key] = record["skipped"]
                     print(f"{progress}: skipped: {record['skipped']}", file=sys.stderr)
                     continue
-                measurement = _to_measurement(scenario, record, clock)
+                measurement = _to_measurement(scenario, record, clock, repeat)
                 collected.results.setdefault(key, []).append(measurement)
                 collected.records.append(
                     {
@@ -278,28 +317,14 @@ def _run_all(
     return collected
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parse_args(argv)
-    known = load_all()
-    if args.list:
-        for scenario in known.values():
-            print(f"{scenario.name:24} {scenario.family:10} {scenario.description}")
-        return 0
-    scenarios = _choose_scenarios(args.only, args.group, known)
-    loop_names, notes = _choose_loops(args.loops)
-    if not loop_names:
-        raise SystemExit("no loop to benchmark")
+def _tables(scenarios: Sequence[Scenario], loop_names: list[str], run: Collected) -> list[str]:
+    """The main table, the throughput table, and what was skipped or failed.
 
-    started = time.monotonic()
-    worker_options = [
-        *(["--quick"] if args.quick else []),
-        *(["--gc-freeze"] if args.gc_freeze else []),
-    ]
-    collected = _run_all(scenarios, loop_names, args.repeats, worker_options, args.clock)
-    results, errors, skipped = collected.results, collected.errors, collected.skipped
-
-    lines = _header(args, loop_names, notes)
-    lines += ["", *main_table(scenarios, loop_names, results, loops.REFERENCE, errors, skipped)]
+    This is what the docs include (``--report``): everything needed to read
+    the comparison, nothing about the particular run's machine.
+    """
+    results, errors, skipped = run.results, run.errors, run.skipped
+    lines = main_table(scenarios, loop_names, results, loops.REFERENCE, errors, skipped)
     rates = throughput_table(scenarios, loop_names, results, loops.REFERENCE, errors, skipped)
     if rates:
         lines += [
@@ -309,6 +334,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             *rates,
         ]
+    if skipped:
+        lines += ["", "Skipped:", ""]
+        lines += [f"- {name} on {loop}: {reason}" for (name, loop), reason in skipped.items()]
+    if errors:
+        lines += ["", "Errors:", ""]
+        lines += [f"- {name} on {loop}: {message}" for (name, loop), message in errors.items()]
+    return lines
+
+
+def _extra_tables(
+    scenarios: Sequence[Scenario], loop_names: list[str], run: Collected
+) -> list[str]:
+    """The user-mode CPU table and the method-call table (the full report only)."""
+    results, errors, skipped = run.results, run.errors, run.skipped
+    lines: list[str] = []
     user = user_cpu_table(scenarios, loop_names, results, loops.REFERENCE, errors, skipped)
     if user:
         lines += [
@@ -329,17 +369,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             *extra,
         ]
-    if skipped:
-        lines += ["", "Skipped:", ""]
-        lines += [f"- {name} on {loop}: {reason}" for (name, loop), reason in skipped.items()]
-    if errors:
-        lines += ["", "Errors:", ""]
-        lines += [f"- {name} on {loop}: {message}" for (name, loop), message in errors.items()]
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    known = load_all()
+    if args.list:
+        for scenario in known.values():
+            print(f"{scenario.name:24} {scenario.family:10} {scenario.description}")
+        return 0
+    scenarios = _choose_scenarios(args.only, args.group, known)
+    loop_names, notes = _choose_loops(args.loops)
+    if not loop_names:
+        raise SystemExit("no loop to benchmark")
+
+    started = time.monotonic()
+    worker_options = [
+        *(["--quick"] if args.quick else []),
+        *(["--gc-freeze"] if args.gc_freeze else []),
+    ]
+    collected = _run_all(scenarios, loop_names, args.repeats, worker_options, args.clock)
+    errors, skipped = collected.errors, collected.skipped
+
+    tables = _tables(scenarios, loop_names, collected)
+    lines = [*_header(args, loop_names, notes), "", *tables]
+    extra = _extra_tables(scenarios, loop_names, collected)
+    lines += extra
     lines += ["", f"Total wall time: {time.monotonic() - started:.0f} s"]
     report = "\n".join(lines) + "\n"
     sys.stdout.write(report)
     if args.markdown is not None:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(report)
+    if args.tables is not None:
+        args.tables.write_text("\n".join(tables) + "\n")
     if args.json is not None:
         payload = {
             "python": platform.python_version(),
@@ -352,11 +416,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "errors": [{"scenario": s, "loop": lp, "error": m} for (s, lp), m in errors.items()],
             "skipped": [{"scenario": s, "loop": lp, "reason": m} for (s, lp), m in skipped.items()],
         }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
     if args.chart is not None:
         from benchmarks.chart import chart_from_payload
 
         chart_from_payload(json.loads(args.json.read_text()), args.chart)
+    if args.report is not None:
+        print(f"report written to {args.report}/", file=sys.stderr)
     return 1 if errors else 0
 
 

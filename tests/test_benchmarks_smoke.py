@@ -117,6 +117,25 @@ def test_quick_tcp_echo_reports_server_cpu_per_request_and_requests_per_second()
     assert float(rate[-1].removesuffix("x")) > 0
 
 
+def test_a_ratio_shows_the_range_of_the_per_repeat_ratios() -> None:
+    rate, cost = _scenario("rate"), _scenario("cost")
+    results = {
+        # Repeat 1 was slow for both loops alike: its ratio is still 2.
+        (rate.name, "asyncio"): [Measurement(100.0, repeat=0), Measurement(50.0, repeat=1)],
+        (rate.name, "loopkit"): [Measurement(150.0, repeat=0), Measurement(100.0, repeat=1)],
+        (cost.name, "asyncio"): [Measurement(30.0, repeat=0), Measurement(40.0, repeat=1)],
+        (cost.name, "loopkit"): [Measurement(15.0, repeat=0), Measurement(40.0, repeat=1)],
+    }
+
+    lines = main_table([rate, cost], ["asyncio", "loopkit"], results, "asyncio", {})
+
+    rate_cells, cost_cells = ([c.strip() for c in line.strip("|").split("|")] for line in lines[2:])
+    # Ratio of the medians (125 / 75), then the lowest..highest repeat's ratio.
+    assert rate_cells[-1] == "1.67x (1.50..2.00)"
+    # Costs invert: 15 µs against 30 is twice as fast; 40 against 40, even.
+    assert cost_cells[-1] == "1.27x (1.00..2.00)"
+
+
 def test_a_skipped_pair_shows_skipped_and_no_ratio() -> None:
     rate = _scenario("rate")
     results = {(rate.name, "asyncio"): [Measurement(100.0)]}
