@@ -88,6 +88,8 @@ _DEBUG_STACK_DEPTH = 10
 _Handle: Any = events.Handle
 _TimerHandle: Any = events.TimerHandle
 _new_object = object.__new__
+_heappush = heapq.heappush
+_heappop = heapq.heappop
 _copy_context = contextvars.copy_context
 _FAST_HANDLES = tuple(events.Handle.__slots__) == (
     "_callback",
@@ -193,6 +195,21 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
     #: loop (see :func:`_disown_loops_in_child`). None in the owning process.
     _forked_from: int | None = None
 
+    # State that most loops never change lives here, as class-level defaults;
+    # an instance gets its own attribute only when it is set. This is a speed
+    # measure: CPython (3.11-3.13) keeps an object's attributes in a compact
+    # array, read by the fastest specialised instructions, only while the
+    # instance has fewer than 30 of them; at 30 it falls back to a real dict
+    # and every ``self._x`` on the hot paths gets slower. Keep __init__ (plus
+    # what plugins add per loop) well below that.
+    _task_factory: Any = None
+    slow_callback_duration: float = 0.1
+    _coroutine_origin_tracking_enabled: bool = False
+    _coroutine_origin_tracking_saved_depth: int | None = None
+    _asyncgens_shutdown_called: bool = False
+    _executor_shutdown_called: bool = False
+    _clock_resolution: float = time.get_clock_info("monotonic").resolution
+
     def __init__(self, poller: Poller) -> None:
         self._closed = False
         self._owner_pid = os.getpid()
@@ -203,7 +220,6 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         self._scheduled: list[_TimerEntry] = []
         self._timer_sequence = itertools.count().__next__
         self._timer_cancelled_count = 0
-        self._clock_resolution = time.get_clock_info("monotonic").resolution
         # The clock the scheduler reads: time.monotonic itself (no Python frame
         # per read), unless a subclass or plugin overrides time() (a virtual
         # clock for tests, say); then that method, so that deadlines computed
@@ -211,15 +227,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         self._clock: Callable[[], float] = (
             time.monotonic if type(self).time is KernelLoop.time else self.time
         )
-        self._exception_handler = None
-        self._task_factory: Any = None
-        self._current_handle = None
-        self.slow_callback_duration = 0.1
-        self._coroutine_origin_tracking_enabled = False
-        self._coroutine_origin_tracking_saved_depth: int | None = None
         self._asyncgens: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._asyncgens_shutdown_called = False
-        self._executor_shutdown_called = False
         self._debug: bool = _asyncio_coroutines._is_debug_mode()
         self._poller = poller
         self._poll = poller.poll
@@ -238,6 +246,9 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
             raise
         self._wakeup_fd = self._wakeup.fileno()
         self._wakeup_pending = False
+        #: True while the run loop is in (or about to enter) a poll that may
+        #: block: the only time another thread must write the wake-up fd.
+        self._sleeping = False
         try:
             poller.register(self._wakeup_fd, EVENT_READ)
             for hook in self._loopkit_created_hooks:
@@ -472,9 +483,10 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
     ) -> events.Handle:
         """Like :meth:`call_soon`, from any thread; wakes a sleeping loop.
 
-        Wake-ups are coalesced: the wake-up fd is written only when no
-        earlier wake-up is still pending, so a burst from many threads costs
-        one system call per loop iteration, not one per callback.
+        Wake-ups are written only when needed and coalesced: the wake-up fd
+        is written only while the loop sleeps (or is about to) in its poller,
+        and only when no earlier wake-up is still pending. A burst from other
+        threads into a busy loop costs no system call at all.
         """
         if self._closed:
             self._check_closed()
@@ -496,7 +508,11 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         else:
             handle = events.Handle(callback, args, self, context)
         self._ready.append(handle)
-        if not self._wakeup_pending:
+        # Publish the handle first, then look at _sleeping (see _run_once).
+        # A loop that is running callbacks, or about to, finds the handle on
+        # its own: no system call. One write wakes a sleeping loop however
+        # many threads call in before it drains.
+        if self._sleeping and not self._wakeup_pending:
             self._wakeup_pending = True
             self._wakeup.signal()
         return handle  # type: ignore[no-any-return,unused-ignore]
@@ -531,7 +547,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
             fast._context = _copy_context() if context is None else context
             fast._when = when
             fast._scheduled = True
-            heapq.heappush(self._scheduled, (when, self._timer_sequence(), fast))
+            _heappush(self._scheduled, (when, self._timer_sequence(), fast))
             return fast  # type: ignore[no-any-return,unused-ignore]
         timer = self.call_at(self._clock() + delay, callback, *args, context=context)
         traced: Any = timer
@@ -561,7 +577,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         entry: Any = timer
         if entry._source_traceback:
             del entry._source_traceback[-1]
-        heapq.heappush(self._scheduled, (entry._when, self._timer_sequence(), timer))
+        _heappush(self._scheduled, (entry._when, self._timer_sequence(), timer))
         entry._scheduled = True
         return timer
 
@@ -585,29 +601,45 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
 
     def _run_once(self) -> None:
         """One iteration: poll for I/O, move due timers, run ready callbacks."""
+        handle: Any  # asyncio's Handle, whose private fields typeshed does not list
         scheduled = self._scheduled
         ready = self._ready
         cancelled = self._timer_cancelled_count
-        if cancelled > _MIN_CANCELLED_TO_COMPACT and cancelled * 2 > len(scheduled):
-            self._compact_timers()
-            scheduled = self._scheduled
-        else:
-            while scheduled and scheduled[0][2]._cancelled:
-                self._timer_cancelled_count -= 1
-                heapq.heappop(scheduled)[2]._scheduled = False
+        if cancelled:
+            if cancelled > _MIN_CANCELLED_TO_COMPACT and cancelled * 2 > len(scheduled):
+                self._compact_timers()
+                scheduled = self._scheduled
+            else:
+                while scheduled and scheduled[0][2]._cancelled:
+                    self._timer_cancelled_count -= 1
+                    _heappop(scheduled)[2]._scheduled = False
 
         if ready or self._stopping:
-            timeout: float | None = 0
-        elif scheduled:
-            timeout = scheduled[0][0] - self._clock()
-            if timeout < 0:
-                timeout = 0
-            elif timeout > MAX_POLL_TIMEOUT:
-                timeout = MAX_POLL_TIMEOUT
+            # Work is waiting: only look for I/O, never block. With no fd
+            # watched there is nothing to look for (the wake-up fd is only
+            # written while the loop sleeps, see call_soon_threadsafe), so
+            # the system call is skipped.
+            event_list = self._poll(0) if self._readers or self._writers else None
         else:
-            timeout = None
+            # About to block. Tell other threads first, then look at the
+            # queue once more: a thread that appended before this flag was
+            # set is seen here; one that appends after sees the flag and
+            # writes the wake-up fd. Either way no wake-up is lost.
+            self._sleeping = True
+            timeout: float | None
+            if ready:
+                timeout = 0
+            elif scheduled:
+                timeout = scheduled[0][0] - self._clock()
+                if timeout < 0:
+                    timeout = 0
+                elif timeout > MAX_POLL_TIMEOUT:
+                    timeout = MAX_POLL_TIMEOUT
+            else:
+                timeout = None
+            event_list = self._poll(timeout)
+            self._sleeping = False
 
-        event_list = self._poll(timeout)
         if event_list:
             readers = self._readers
             writers = self._writers
@@ -638,12 +670,12 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
 
         if scheduled:
             end_time = self._clock() + self._clock_resolution
-            heappop = heapq.heappop
             while scheduled:
-                when, _, timer = scheduled[0]
-                if when >= end_time:
+                entry = scheduled[0]
+                if entry[0] >= end_time:
                     break
-                heappop(scheduled)
+                _heappop(scheduled)
+                timer = entry[2]
                 timer._scheduled = False
                 if timer._cancelled:
                     # Cancelled after the clean-up at the top of this
@@ -657,11 +689,22 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         if self._debug:
             self._run_ready_debug(ntodo)
             return
+        # Handle._run, inlined: the callback runs in the handle's context
+        # here, and an exception is reported exactly as Handle._run reports
+        # it (see _report_callback_error). Only the kernel fills the ready
+        # queue, and only with asyncio's own Handle and TimerHandle, whose
+        # _run is known; debug mode still goes through _run.
         popleft = ready.popleft
         for _ in range(ntodo):
             handle = popleft()
-            if not handle._cancelled:
-                handle._run()
+            if handle._cancelled:
+                continue
+            try:
+                handle._context.run(handle._callback, *handle._args)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._report_callback_error(handle, exc)
         handle = None  # drop the reference to the last callback's arguments
 
     def _run_ready_debug(self, ntodo: int) -> None:
