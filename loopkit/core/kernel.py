@@ -14,10 +14,12 @@ Design rules (read these before changing anything here):
    final. Where the documentation is vague, CPython's behaviour is the
    reference.
 4. *The hot path is flat.* ``_run_once`` binds what it needs to locals,
-   dispatches poller results inline, and keeps the timer heap as
-   ``(when, sequence, handle)`` tuples so ordering is decided by C tuple
-   comparison (and equal deadlines fire in scheduling order). Debug-only work
-   lives on a separate path.
+   dispatches poller results inline and runs callbacks without a frame of
+   their own. Timers are a heap of bare deadlines (floats: compared in C,
+   and invisible to the garbage collector) beside a dict from deadline to
+   its timer, or to the list of its timers in scheduling order when several
+   share it, so equal deadlines fire in the order they were scheduled.
+   Debug-only work lives on a separate path.
 5. *Plugins hook in at the edges.* ``loopkit_loop_created`` and
    ``loopkit_loop_closing`` implementations are plain tuples of functions on
    the assembled class; an empty tuple costs a loop over nothing.
@@ -28,7 +30,6 @@ from __future__ import annotations
 import collections
 import contextvars
 import heapq
-import itertools
 import os
 import sys
 import threading
@@ -67,10 +68,10 @@ if sys.version_info >= (3, 12):
 else:
     _CoroutineLike: TypeAlias = Generator[Any, None, _T] | Coroutine[Any, Any, _T]
 
-#: A timer heap entry: (deadline, sequence number, TimerHandle). The handle
-#: is typed Any for its private fields; the tuple order makes equal deadlines
-#: fire in scheduling order.
-_TimerEntry = tuple[float, int, Any]
+#: What the timer dict holds per deadline: one TimerHandle, or a list of
+#: them (in scheduling order) when several share the deadline. Any: the
+#: handles' private fields are not in typeshed.
+_TimerSlot = Any
 
 #: Rebuild the timer heap once more than this many cancelled timers sit in it
 #: and they are more than half of it (asyncio's rule is close: more than 100
@@ -217,8 +218,10 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         self._stopping = False
         self._thread_id: int | None = None
         self._ready: collections.deque[events.Handle] = collections.deque()
-        self._scheduled: list[_TimerEntry] = []
-        self._timer_sequence = itertools.count().__next__
+        #: The timer heap: distinct deadlines only. ``_timers`` maps each to
+        #: its timer(s); a deadline is in both or in neither.
+        self._scheduled: list[float] = []
+        self._timers: dict[float, _TimerSlot] = {}
         self._timer_cancelled_count = 0
         # The clock the scheduler reads: time.monotonic itself (no Python frame
         # per read), unless a subclass or plugin overrides time() (a virtual
@@ -293,6 +296,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         """
         self._ready.clear()
         self._scheduled.clear()
+        self._timers.clear()
         self._readers.clear()
         self._writers.clear()
         self._wakeup_pending = True
@@ -426,6 +430,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
                 )
         self._ready.clear()
         self._scheduled.clear()
+        self._timers.clear()
         self._timer_cancelled_count = 0
         self._executor_shutdown_called = True
         self._readers.clear()
@@ -547,7 +552,14 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
             fast._context = _copy_context() if context is None else context
             fast._when = when
             fast._scheduled = True
-            _heappush(self._scheduled, (when, self._timer_sequence(), fast))
+            # One dict operation in the common case (a new deadline).
+            other = self._timers.setdefault(when, fast)
+            if other is fast:
+                _heappush(self._scheduled, when)
+            elif other.__class__ is list:
+                other.append(fast)
+            else:
+                self._timers[when] = [other, fast]
             return fast  # type: ignore[no-any-return,unused-ignore]
         timer = self.call_at(self._clock() + delay, callback, *args, context=context)
         traced: Any = timer
@@ -577,9 +589,19 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         entry: Any = timer
         if entry._source_traceback:
             del entry._source_traceback[-1]
-        _heappush(self._scheduled, (entry._when, self._timer_sequence(), timer))
         entry._scheduled = True
+        self._add_timer(entry._when, timer)
         return timer
+
+    def _add_timer(self, when: float, timer: Any) -> None:
+        """Put ``timer`` on the heap at ``when``, after any timer with the same deadline."""
+        other = self._timers.setdefault(when, timer)
+        if other is timer:
+            _heappush(self._scheduled, when)
+        elif other.__class__ is list:
+            other.append(timer)
+        else:
+            self._timers[when] = [other, timer]
 
     def _timer_handle_cancelled(self, handle: Any) -> None:
         """Called by TimerHandle.cancel(): count it for lazy removal."""
@@ -588,16 +610,59 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
 
     def _compact_timers(self) -> None:
         """Drop every cancelled timer from the heap at once."""
-        live: list[_TimerEntry] = []
-        for entry in self._scheduled:
-            timer = entry[2]
-            if timer._cancelled:
-                timer._scheduled = False
+        heap: list[float] = []
+        live: dict[float, _TimerSlot] = {}
+        for when, slot in self._timers.items():
+            if slot.__class__ is list:
+                kept = []
+                for timer in slot:
+                    if timer._cancelled:
+                        timer._scheduled = False
+                    else:
+                        kept.append(timer)
+                if kept:
+                    live[when] = kept if len(kept) > 1 else kept[0]
+                    heap.append(when)
+            elif slot._cancelled:
+                slot._scheduled = False
             else:
-                live.append(entry)
-        heapq.heapify(live)
-        self._scheduled = live
+                live[when] = slot
+                heap.append(when)
+        heapq.heapify(heap)
+        self._scheduled = heap
+        self._timers = live
         self._timer_cancelled_count = 0
+
+    def _drop_cancelled_head(self) -> None:
+        """Pop cancelled timers off the front of the heap, so none decides a timeout.
+
+        A deadline shared by several timers goes only when all of them are
+        cancelled (the compaction takes care of the rest).
+        """
+        scheduled = self._scheduled
+        timers = self._timers
+        while scheduled:
+            when = scheduled[0]
+            slot = timers[when]
+            group = slot if slot.__class__ is list else (slot,)
+            for timer in group:
+                if not timer._cancelled:
+                    return
+            _heappop(scheduled)
+            del timers[when]
+            for timer in group:
+                timer._scheduled = False
+            self._timer_cancelled_count -= len(group)
+
+    def _move_due_group(self, group: list[Any]) -> None:
+        """Queue the live timers of a deadline several timers share, in order."""
+        ready = self._ready
+        for timer in group:
+            timer._scheduled = False
+            if timer._cancelled:
+                self._timer_cancelled_count -= 1
+            else:
+                ready.append(timer)
 
     def _run_once(self) -> None:
         """One iteration: poll for I/O, move due timers, run ready callbacks."""
@@ -606,13 +671,13 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         ready = self._ready
         cancelled = self._timer_cancelled_count
         if cancelled:
+            # len(scheduled) counts deadlines, not timers: with shared
+            # deadlines this compacts a little early, never too late.
             if cancelled > _MIN_CANCELLED_TO_COMPACT and cancelled * 2 > len(scheduled):
                 self._compact_timers()
                 scheduled = self._scheduled
             else:
-                while scheduled and scheduled[0][2]._cancelled:
-                    self._timer_cancelled_count -= 1
-                    _heappop(scheduled)[2]._scheduled = False
+                self._drop_cancelled_head()
 
         if ready or self._stopping:
             # Work is waiting: only look for I/O, never block. With no fd
@@ -630,7 +695,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
             if ready:
                 timeout = 0
             elif scheduled:
-                timeout = scheduled[0][0] - self._clock()
+                timeout = scheduled[0] - self._clock()
                 if timeout < 0:
                     timeout = 0
                 elif timeout > MAX_POLL_TIMEOUT:
@@ -670,12 +735,16 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
 
         if scheduled:
             end_time = self._clock() + self._clock_resolution
+            timers = self._timers
             while scheduled:
-                entry = scheduled[0]
-                if entry[0] >= end_time:
+                when = scheduled[0]
+                if when >= end_time:
                     break
                 _heappop(scheduled)
-                timer = entry[2]
+                timer = timers.pop(when)
+                if timer.__class__ is list:
+                    self._move_due_group(timer)
+                    continue
                 timer._scheduled = False
                 if timer._cancelled:
                     # Cancelled after the clean-up at the top of this
@@ -700,7 +769,12 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
             if handle._cancelled:
                 continue
             try:
-                handle._context.run(handle._callback, *handle._args)
+                # Most callbacks take no argument (a task's step, call_soon(f));
+                # calling them without unpacking skips building a tuple.
+                if handle._args:
+                    handle._context.run(handle._callback, *handle._args)
+                else:
+                    handle._context.run(handle._callback)
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
@@ -744,13 +818,18 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         context: contextvars.Context | None = None,
     ) -> tasks.Task[_T]:
         """Schedule ``coro`` as an :class:`asyncio.Task` (or the factory's task)."""
-        self._check_closed()
+        if self._closed:
+            self._check_closed()
         factory = self._task_factory
         if factory is None:
+            # Looked up on each call, as asyncio does: a program may replace
+            # asyncio.tasks.Task (nest_asyncio does) and expects this to follow.
             task: tasks.Task[_T] = tasks.Task(coro, loop=self, name=name, context=context)
-            traced: Any = task
-            if traced._source_traceback:
-                del traced._source_traceback[-1]
+            # A task records where it was made only in debug mode.
+            if self._debug:
+                traced: Any = task
+                if traced._source_traceback:
+                    del traced._source_traceback[-1]
             return task
         # The legacy two-argument factory signature is used unless a context is given.
         task = factory(self, coro) if context is None else factory(self, coro, context=context)
