@@ -13,13 +13,15 @@ Design rules (read these before changing anything here):
    ``run_forever()``; ``close()`` is refused while running, idempotent and
    final. Where the documentation is vague, CPython's behaviour is the
    reference.
-4. *The hot path is flat.* ``_run_once`` binds what it needs to locals,
-   dispatches poller results inline and runs callbacks without a frame of
-   their own. Timers are a heap of bare deadlines (floats: compared in C,
-   and invisible to the garbage collector) beside a dict from deadline to
-   its timer, or to the list of its timers in scheduling order when several
-   share it, so equal deadlines fire in the order they were scheduled.
-   Debug-only work lives on a separate path.
+4. *The hot path is flat.* ``run_forever`` runs every iteration in one
+   frame (``_iterate``; ``_run_once`` is one iteration of it, for plugins
+   that override it), binds what it needs to locals, dispatches poller
+   results inline and runs callbacks without a frame of their own. Timers
+   are a heap of bare deadlines (floats: compared in C, and invisible to
+   the garbage collector) beside a dict from deadline to its timer, or to
+   the list of its timers in scheduling order when several share it, so
+   equal deadlines fire in the order they were scheduled. Debug-only work
+   lives on a separate path.
 5. *Plugins hook in at the edges.* ``loopkit_loop_created`` and
    ``loopkit_loop_closing`` implementations are plain tuples of functions on
    the assembled class; an empty tuple costs a loop over nothing.
@@ -341,11 +343,16 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
                 finalizer=self._asyncgen_finalizer_hook,
             )
             events._set_running_loop(self)
-            run_once = self._run_once
-            while True:
-                run_once()
-                if self._stopping:
-                    break
+            # A plugin (or a test) may replace _run_once, on the class or
+            # on this loop: then it is called per iteration, as it expects.
+            if getattr(self._run_once, "__func__", None) is KernelLoop._run_once:
+                self._iterate(False)
+            else:
+                run_once = self._run_once
+                while True:
+                    run_once()
+                    if self._stopping:
+                        break
         finally:
             self._stopping = False
             self._thread_id = None
@@ -666,120 +673,134 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
 
     def _run_once(self) -> None:
         """One iteration: poll for I/O, move due timers, run ready callbacks."""
+        self._iterate(True)
+
+    def _iterate(self, once: bool) -> None:
+        """Run iterations until :meth:`stop` (or just one, if ``once``).
+
+        ``run_forever`` calls this once for the whole run when ``_run_once``
+        is the kernel's own (a plugin may override it: then it calls that per
+        iteration), which saves a call and a frame per iteration.
+        """
         handle: Any  # asyncio's Handle, whose private fields typeshed does not list
-        scheduled = self._scheduled
-        ready = self._ready
-        cancelled = self._timer_cancelled_count
-        if cancelled:
-            # len(scheduled) counts deadlines, not timers: with shared
-            # deadlines this compacts a little early, never too late.
-            if cancelled > _MIN_CANCELLED_TO_COMPACT and cancelled * 2 > len(scheduled):
-                self._compact_timers()
-                scheduled = self._scheduled
-            else:
-                self._drop_cancelled_head()
+        while True:
+            scheduled = self._scheduled
+            ready = self._ready
+            cancelled = self._timer_cancelled_count
+            if cancelled:
+                # len(scheduled) counts deadlines, not timers: with shared
+                # deadlines this compacts a little early, never too late.
+                if cancelled > _MIN_CANCELLED_TO_COMPACT and cancelled * 2 > len(scheduled):
+                    self._compact_timers()
+                    scheduled = self._scheduled
+                else:
+                    self._drop_cancelled_head()
 
-        if ready or self._stopping:
-            # Work is waiting: only look for I/O, never block. With no fd
-            # watched there is nothing to look for (the wake-up fd is only
-            # written while the loop sleeps, see call_soon_threadsafe), so
-            # the system call is skipped.
-            event_list = self._poll(0) if self._readers or self._writers else None
-        else:
-            # About to block. Tell other threads first, then look at the
-            # queue once more: a thread that appended before this flag was
-            # set is seen here; one that appends after sees the flag and
-            # writes the wake-up fd. Either way no wake-up is lost.
-            self._sleeping = True
-            timeout: float | None
-            if ready:
-                timeout = 0
-            elif scheduled:
-                timeout = scheduled[0] - self._clock()
-                if timeout < 0:
+            if ready or self._stopping:
+                # Work is waiting: only look for I/O, never block. With no fd
+                # watched there is nothing to look for (the wake-up fd is only
+                # written while the loop sleeps, see call_soon_threadsafe), so
+                # the system call is skipped.
+                event_list = self._poll(0) if self._readers or self._writers else None
+            else:
+                # About to block. Tell other threads first, then look at the
+                # queue once more: a thread that appended before this flag was
+                # set is seen here; one that appends after sees the flag and
+                # writes the wake-up fd. Either way no wake-up is lost.
+                self._sleeping = True
+                timeout: float | None
+                if ready:
                     timeout = 0
-                elif timeout > MAX_POLL_TIMEOUT:
-                    timeout = MAX_POLL_TIMEOUT
-            else:
-                timeout = None
-            event_list = self._poll(timeout)
-            self._sleeping = False
-
-        if event_list:
-            readers = self._readers
-            writers = self._writers
-            wakeup_fd = self._wakeup_fd
-            for fd, mask in event_list:
-                if fd == wakeup_fd:
-                    # Drain first, then allow new signals: the other order
-                    # lets a thread signal between the two steps, have its
-                    # signal drained, and leave the flag set for good, after
-                    # which no thread ever wakes the loop again.
-                    self._wakeup.drain()
-                    self._wakeup_pending = False
-                    continue
-                if mask & WAKES_READER:
-                    handle = readers.get(fd)
-                    if handle is not None:
-                        if handle._cancelled:
-                            self._remove_reader(fd)
-                        else:
-                            ready.append(handle)
-                if mask & WAKES_WRITER:
-                    handle = writers.get(fd)
-                    if handle is not None:
-                        if handle._cancelled:
-                            self._remove_writer(fd)
-                        else:
-                            ready.append(handle)
-
-        if scheduled:
-            end_time = self._clock() + self._clock_resolution
-            timers = self._timers
-            while scheduled:
-                when = scheduled[0]
-                if when >= end_time:
-                    break
-                _heappop(scheduled)
-                timer = timers.pop(when)
-                if timer.__class__ is list:
-                    self._move_due_group(timer)
-                    continue
-                timer._scheduled = False
-                if timer._cancelled:
-                    # Cancelled after the clean-up at the top of this
-                    # iteration: drop it here and keep the count exact, so
-                    # that compaction decisions use true numbers.
-                    self._timer_cancelled_count -= 1
+                elif scheduled:
+                    timeout = scheduled[0] - self._clock()
+                    if timeout < 0:
+                        timeout = 0
+                    elif timeout > MAX_POLL_TIMEOUT:
+                        timeout = MAX_POLL_TIMEOUT
                 else:
-                    ready.append(timer)
+                    timeout = None
+                event_list = self._poll(timeout)
+                self._sleeping = False
 
-        ntodo = len(ready)
-        if self._debug:
-            self._run_ready_debug(ntodo)
-            return
-        # Handle._run, inlined: the callback runs in the handle's context
-        # here, and an exception is reported exactly as Handle._run reports
-        # it (see _report_callback_error). Only the kernel fills the ready
-        # queue, and only with asyncio's own Handle and TimerHandle, whose
-        # _run is known; debug mode still goes through _run.
-        popleft = ready.popleft
-        for _ in range(ntodo):
-            handle = popleft()
-            if handle._cancelled:
+            if event_list:
+                readers = self._readers
+                writers = self._writers
+                wakeup_fd = self._wakeup_fd
+                for fd, mask in event_list:
+                    if fd == wakeup_fd:
+                        # Drain first, then allow new signals: the other order
+                        # lets a thread signal between the two steps, have its
+                        # signal drained, and leave the flag set for good, after
+                        # which no thread ever wakes the loop again.
+                        self._wakeup.drain()
+                        self._wakeup_pending = False
+                        continue
+                    if mask & WAKES_READER:
+                        handle = readers.get(fd)
+                        if handle is not None:
+                            if handle._cancelled:
+                                self._remove_reader(fd)
+                            else:
+                                ready.append(handle)
+                    if mask & WAKES_WRITER:
+                        handle = writers.get(fd)
+                        if handle is not None:
+                            if handle._cancelled:
+                                self._remove_writer(fd)
+                            else:
+                                ready.append(handle)
+
+            if scheduled:
+                end_time = self._clock() + self._clock_resolution
+                timers = self._timers
+                while scheduled:
+                    when = scheduled[0]
+                    if when >= end_time:
+                        break
+                    _heappop(scheduled)
+                    timer = timers.pop(when)
+                    if timer.__class__ is list:
+                        self._move_due_group(timer)
+                        continue
+                    timer._scheduled = False
+                    if timer._cancelled:
+                        # Cancelled after the clean-up at the top of this
+                        # iteration: drop it here and keep the count exact, so
+                        # that compaction decisions use true numbers.
+                        self._timer_cancelled_count -= 1
+                    else:
+                        ready.append(timer)
+
+            ntodo = len(ready)
+            if self._debug:
+                self._run_ready_debug(ntodo)
+                if once or self._stopping:
+                    return
                 continue
-            try:
-                # Most callbacks take no argument (a task's step, call_soon(f));
-                # calling them without unpacking skips building a tuple.
-                if handle._args:
-                    handle._context.run(handle._callback, *handle._args)
-                else:
-                    handle._context.run(handle._callback)
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                self._report_callback_error(handle, exc)
-        handle = None  # drop the reference to the last callback's arguments
+            # Handle._run, inlined: the callback runs in the handle's context
+            # here, and an exception is reported exactly as Handle._run reports
+            # it (see _report_callback_error). Only the kernel fills the ready
+            # queue, and only with asyncio's own Handle and TimerHandle, whose
+            # _run is known; debug mode still goes through _run.
+            popleft = ready.popleft
+            for _ in range(ntodo):
+                handle = popleft()
+                if handle._cancelled:
+                    continue
+                try:
+                    # Most callbacks take no argument (a task's step, call_soon(f));
+                    # calling them without unpacking skips building a tuple.
+                    if handle._args:
+                        handle._context.run(handle._callback, *handle._args)
+                    else:
+                        handle._context.run(handle._callback)
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as exc:
+                    self._report_callback_error(handle, exc)
+            handle = None  # drop the reference to the last callback's arguments
+            if once or self._stopping:
+                return
 
     def _run_ready_debug(self, ntodo: int) -> None:
         """Run ready callbacks, timing each and logging the slow ones."""
