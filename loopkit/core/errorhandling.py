@@ -12,8 +12,10 @@ and test doubles written for asyncio keep working under loopkit.
 
 from __future__ import annotations
 
+import sys
 import traceback
 from asyncio import base_events as _asyncio_base_events
+from asyncio import format_helpers as _asyncio_format_helpers
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +28,7 @@ _TRACEBACK_KEYS = {
 
 
 _base_events: Any = _asyncio_base_events  # typeshed does not list its ``logger``
+_format_helpers: Any = _asyncio_format_helpers  # private helpers, not in typeshed
 
 
 def _logger() -> Any:
@@ -57,6 +60,7 @@ class ExceptionHandlingMixin:
 
     _exception_handler: ExceptionHandler | None = None
     _current_handle: Any = None
+    _debug: bool  # set by the kernel
 
     def get_exception_handler(self) -> ExceptionHandler | None:
         """Return the custom exception handler, or None for the default one."""
@@ -134,3 +138,27 @@ class ExceptionHandlingMixin:
                     "unexpected error in custom exception handler",
                     exc_info=True,
                 )
+
+    def _report_callback_error(self, handle: Any, exc: BaseException) -> None:
+        """Report what a callback run by the kernel's fast path raised.
+
+        The kernel runs ``handle``'s callback inline instead of through
+        ``Handle._run`` (one Python frame less per callback); this is the
+        other half of ``Handle._run``: the report it would have made, with
+        the same message, the handle itself and, when recorded, where the
+        handle was created.
+        """
+        if sys.version_info >= (3, 13):
+            source = _format_helpers._format_callback_source(
+                handle._callback, handle._args, debug=self._debug
+            )
+        else:
+            source = _format_helpers._format_callback_source(handle._callback, handle._args)
+        context: dict[str, Any] = {
+            "message": f"Exception in callback {source}",
+            "exception": exc,
+            "handle": handle,
+        }
+        if handle._source_traceback:
+            context["source_traceback"] = handle._source_traceback
+        self.call_exception_handler(context)

@@ -13,10 +13,14 @@ Design rules (read these before changing anything here):
    ``run_forever()``; ``close()`` is refused while running, idempotent and
    final. Where the documentation is vague, CPython's behaviour is the
    reference.
-4. *The hot path is flat.* ``_run_once`` binds what it needs to locals,
-   dispatches poller results inline, and keeps the timer heap as
-   ``(when, sequence, handle)`` tuples so ordering is decided by C tuple
-   comparison (and equal deadlines fire in scheduling order). Debug-only work
+4. *The hot path is flat.* ``run_forever`` runs every iteration in one
+   frame (``_iterate``; ``_run_once`` is one iteration of it, for plugins
+   that override it), binds what it needs to locals, dispatches poller
+   results inline and runs callbacks without a frame of their own. Timers
+   are a heap of bare deadlines (floats: compared in C, and invisible to
+   the garbage collector) beside a dict from deadline to its timer, or to
+   the list of its timers in scheduling order when several share it, so
+   equal deadlines fire in the order they were scheduled. Debug-only work
    lives on a separate path.
 5. *Plugins hook in at the edges.* ``loopkit_loop_created`` and
    ``loopkit_loop_closing`` implementations are plain tuples of functions on
@@ -27,8 +31,6 @@ from __future__ import annotations
 
 import collections
 import contextvars
-import heapq
-import itertools
 import os
 import sys
 import threading
@@ -42,6 +44,7 @@ from typing import Any, TypeAlias, TypeVar, TypeVarTuple, Unpack
 from loopkit.core.asyncgens import AsyncGenMixin
 from loopkit.core.errorhandling import ExceptionHandlingMixin, _logger
 from loopkit.core.fdwatch import FdWatchMixin
+from loopkit.core.handles import _FAST_HANDLES, _copy_context, _Handle, _new_object
 from loopkit.core.poller import (
     EVENT_READ,
     MAX_POLL_TIMEOUT,
@@ -49,6 +52,7 @@ from loopkit.core.poller import (
     WAKES_WRITER,
     Poller,
 )
+from loopkit.core.timers import _MIN_CANCELLED_TO_COMPACT, TimerMixin, _heappop, _TimerSlot
 from loopkit.core.wakeup import Wakeup
 
 _T = TypeVar("_T")
@@ -67,38 +71,7 @@ if sys.version_info >= (3, 12):
 else:
     _CoroutineLike: TypeAlias = Generator[Any, None, _T] | Coroutine[Any, Any, _T]
 
-#: A timer heap entry: (deadline, sequence number, TimerHandle). The handle
-#: is typed Any for its private fields; the tuple order makes equal deadlines
-#: fire in scheduling order.
-_TimerEntry = tuple[float, int, Any]
-
-#: Rebuild the timer heap once more than this many cancelled timers sit in it
-#: and they are more than half of it (asyncio's rule is close: more than 100
-#: timers, more than half of them cancelled).
-_MIN_CANCELLED_TO_COMPACT = 100
-
 _DEBUG_STACK_DEPTH = 10
-
-# Handles are asyncio's own classes. Outside debug mode the kernel fills
-# their slots directly instead of calling their constructors: that saves a
-# Python frame and a get_debug() call per callback, the largest single cost
-# of call_soon. It is done only when the slots are exactly the ones the
-# constructors are known to set (true on 3.11-3.13); any other layout falls
-# back to the constructors.
-_Handle: Any = events.Handle
-_TimerHandle: Any = events.TimerHandle
-_new_object = object.__new__
-_copy_context = contextvars.copy_context
-_FAST_HANDLES = tuple(events.Handle.__slots__) == (
-    "_callback",
-    "_args",
-    "_cancelled",
-    "_loop",
-    "_source_traceback",
-    "_repr",
-    "__weakref__",
-    "_context",
-) and tuple(events.TimerHandle.__slots__) == ("_scheduled", "_when")
 
 
 def _format_handle(handle: events.Handle) -> str:
@@ -181,7 +154,9 @@ def _stop_when_done(future: futures.Future[Any]) -> None:
     _asyncio_futures._get_loop(future).stop()
 
 
-class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.AbstractEventLoop):
+class KernelLoop(
+    ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, TimerMixin, events.AbstractEventLoop
+):
     """The scheduling core every assembled loopkit loop class derives from."""
 
     #: Filled by assembly: functions called with the new loop / the closing loop.
@@ -193,6 +168,21 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
     #: loop (see :func:`_disown_loops_in_child`). None in the owning process.
     _forked_from: int | None = None
 
+    # State that most loops never change lives here, as class-level defaults;
+    # an instance gets its own attribute only when it is set. This is a speed
+    # measure: CPython (3.11-3.13) keeps an object's attributes in a compact
+    # array, read by the fastest specialised instructions, only while the
+    # instance has fewer than 30 of them; at 30 it falls back to a real dict
+    # and every ``self._x`` on the hot paths gets slower. Keep __init__ (plus
+    # what plugins add per loop) well below that.
+    _task_factory: Any = None
+    slow_callback_duration: float = 0.1
+    _coroutine_origin_tracking_enabled: bool = False
+    _coroutine_origin_tracking_saved_depth: int | None = None
+    _asyncgens_shutdown_called: bool = False
+    _executor_shutdown_called: bool = False
+    _clock_resolution: float = time.get_clock_info("monotonic").resolution
+
     def __init__(self, poller: Poller) -> None:
         self._closed = False
         self._owner_pid = os.getpid()
@@ -200,10 +190,11 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         self._stopping = False
         self._thread_id: int | None = None
         self._ready: collections.deque[events.Handle] = collections.deque()
-        self._scheduled: list[_TimerEntry] = []
-        self._timer_sequence = itertools.count().__next__
+        #: The timer heap: distinct deadlines only. ``_timers`` maps each to
+        #: its timer(s); a deadline is in both or in neither.
+        self._scheduled: list[float] = []
+        self._timers: dict[float, _TimerSlot] = {}
         self._timer_cancelled_count = 0
-        self._clock_resolution = time.get_clock_info("monotonic").resolution
         # The clock the scheduler reads: time.monotonic itself (no Python frame
         # per read), unless a subclass or plugin overrides time() (a virtual
         # clock for tests, say); then that method, so that deadlines computed
@@ -211,15 +202,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         self._clock: Callable[[], float] = (
             time.monotonic if type(self).time is KernelLoop.time else self.time
         )
-        self._exception_handler = None
-        self._task_factory: Any = None
-        self._current_handle = None
-        self.slow_callback_duration = 0.1
-        self._coroutine_origin_tracking_enabled = False
-        self._coroutine_origin_tracking_saved_depth: int | None = None
         self._asyncgens: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._asyncgens_shutdown_called = False
-        self._executor_shutdown_called = False
         self._debug: bool = _asyncio_coroutines._is_debug_mode()
         self._poller = poller
         self._poll = poller.poll
@@ -238,6 +221,9 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
             raise
         self._wakeup_fd = self._wakeup.fileno()
         self._wakeup_pending = False
+        #: True while the run loop is in (or about to enter) a poll that may
+        #: block: the only time another thread must write the wake-up fd.
+        self._sleeping = False
         try:
             poller.register(self._wakeup_fd, EVENT_READ)
             for hook in self._loopkit_created_hooks:
@@ -282,6 +268,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         """
         self._ready.clear()
         self._scheduled.clear()
+        self._timers.clear()
         self._readers.clear()
         self._writers.clear()
         self._wakeup_pending = True
@@ -326,11 +313,16 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
                 finalizer=self._asyncgen_finalizer_hook,
             )
             events._set_running_loop(self)
-            run_once = self._run_once
-            while True:
-                run_once()
-                if self._stopping:
-                    break
+            # A plugin (or a test) may replace _run_once, on the class or
+            # on this loop: then it is called per iteration, as it expects.
+            if getattr(self._run_once, "__func__", None) is KernelLoop._run_once:
+                self._iterate(False)
+            else:
+                run_once = self._run_once
+                while True:
+                    run_once()
+                    if self._stopping:
+                        break
         finally:
             self._stopping = False
             self._thread_id = None
@@ -415,6 +407,7 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
                 )
         self._ready.clear()
         self._scheduled.clear()
+        self._timers.clear()
         self._timer_cancelled_count = 0
         self._executor_shutdown_called = True
         self._readers.clear()
@@ -472,9 +465,10 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
     ) -> events.Handle:
         """Like :meth:`call_soon`, from any thread; wakes a sleeping loop.
 
-        Wake-ups are coalesced: the wake-up fd is written only when no
-        earlier wake-up is still pending, so a burst from many threads costs
-        one system call per loop iteration, not one per callback.
+        Wake-ups are written only when needed and coalesced: the wake-up fd
+        is written only while the loop sleeps (or is about to) in its poller,
+        and only when no earlier wake-up is still pending. A burst from other
+        threads into a busy loop costs no system call at all.
         """
         if self._closed:
             self._check_closed()
@@ -496,7 +490,11 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         else:
             handle = events.Handle(callback, args, self, context)
         self._ready.append(handle)
-        if not self._wakeup_pending:
+        # Publish the handle first, then look at _sleeping (see _run_once).
+        # A loop that is running callbacks, or about to, finds the handle on
+        # its own: no system call. One write wakes a sleeping loop however
+        # many threads call in before it drains.
+        if self._sleeping and not self._wakeup_pending:
             self._wakeup_pending = True
             self._wakeup.signal()
         return handle  # type: ignore[no-any-return,unused-ignore]
@@ -507,162 +505,136 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
             self._wakeup_pending = True
             self._wakeup.signal()
 
-    def call_later(
-        self,
-        delay: float,
-        callback: Callable[[Unpack[_Ts]], object],
-        *args: *_Ts,
-        context: contextvars.Context | None = None,
-    ) -> events.TimerHandle:
-        """Run ``callback(*args)`` after ``delay`` seconds of the loop's clock."""
-        if delay is None:
-            raise TypeError("delay must not be None")
-        if not self._debug and _FAST_HANDLES:
-            if self._closed:
-                self._check_closed()
-            when = self._clock() + delay
-            fast: Any = _new_object(_TimerHandle)
-            fast._callback = callback
-            fast._args = args
-            fast._cancelled = False
-            fast._loop = self
-            fast._source_traceback = None
-            fast._repr = None
-            fast._context = _copy_context() if context is None else context
-            fast._when = when
-            fast._scheduled = True
-            heapq.heappush(self._scheduled, (when, self._timer_sequence(), fast))
-            return fast  # type: ignore[no-any-return,unused-ignore]
-        timer = self.call_at(self._clock() + delay, callback, *args, context=context)
-        traced: Any = timer
-        if traced._source_traceback:
-            del traced._source_traceback[-1]
-        return timer
-
-    def call_at(
-        self,
-        when: float,
-        callback: Callable[[Unpack[_Ts]], object],
-        *args: *_Ts,
-        context: contextvars.Context | None = None,
-    ) -> events.TimerHandle:
-        """Run ``callback(*args)`` when :meth:`time` reaches ``when``.
-
-        Timers with equal deadlines run in the order they were scheduled.
-        """
-        if when is None:
-            raise TypeError("when cannot be None")
-        if self._closed:
-            self._check_closed()
-        if self._debug:
-            self._check_thread()
-            self._check_callback(callback, "call_at")
-        timer = events.TimerHandle(when, callback, args, self, context)
-        entry: Any = timer
-        if entry._source_traceback:
-            del entry._source_traceback[-1]
-        heapq.heappush(self._scheduled, (entry._when, self._timer_sequence(), timer))
-        entry._scheduled = True
-        return timer
-
-    def _timer_handle_cancelled(self, handle: Any) -> None:
-        """Called by TimerHandle.cancel(): count it for lazy removal."""
-        if handle._scheduled:
-            self._timer_cancelled_count += 1
-
-    def _compact_timers(self) -> None:
-        """Drop every cancelled timer from the heap at once."""
-        live: list[_TimerEntry] = []
-        for entry in self._scheduled:
-            timer = entry[2]
-            if timer._cancelled:
-                timer._scheduled = False
-            else:
-                live.append(entry)
-        heapq.heapify(live)
-        self._scheduled = live
-        self._timer_cancelled_count = 0
-
     def _run_once(self) -> None:
         """One iteration: poll for I/O, move due timers, run ready callbacks."""
-        scheduled = self._scheduled
-        ready = self._ready
-        cancelled = self._timer_cancelled_count
-        if cancelled > _MIN_CANCELLED_TO_COMPACT and cancelled * 2 > len(scheduled):
-            self._compact_timers()
+        self._iterate(True)
+
+    def _iterate(self, once: bool) -> None:
+        """Run iterations until :meth:`stop` (or just one, if ``once``).
+
+        ``run_forever`` calls this once for the whole run when ``_run_once``
+        is the kernel's own (a plugin may override it: then it calls that per
+        iteration), which saves a call and a frame per iteration.
+        """
+        handle: Any  # asyncio's Handle, whose private fields typeshed does not list
+        while True:
             scheduled = self._scheduled
-        else:
-            while scheduled and scheduled[0][2]._cancelled:
-                self._timer_cancelled_count -= 1
-                heapq.heappop(scheduled)[2]._scheduled = False
-
-        if ready or self._stopping:
-            timeout: float | None = 0
-        elif scheduled:
-            timeout = scheduled[0][0] - self._clock()
-            if timeout < 0:
-                timeout = 0
-            elif timeout > MAX_POLL_TIMEOUT:
-                timeout = MAX_POLL_TIMEOUT
-        else:
-            timeout = None
-
-        event_list = self._poll(timeout)
-        if event_list:
-            readers = self._readers
-            writers = self._writers
-            wakeup_fd = self._wakeup_fd
-            for fd, mask in event_list:
-                if fd == wakeup_fd:
-                    # Drain first, then allow new signals: the other order
-                    # lets a thread signal between the two steps, have its
-                    # signal drained, and leave the flag set for good, after
-                    # which no thread ever wakes the loop again.
-                    self._wakeup.drain()
-                    self._wakeup_pending = False
-                    continue
-                if mask & WAKES_READER:
-                    handle = readers.get(fd)
-                    if handle is not None:
-                        if handle._cancelled:
-                            self._remove_reader(fd)
-                        else:
-                            ready.append(handle)
-                if mask & WAKES_WRITER:
-                    handle = writers.get(fd)
-                    if handle is not None:
-                        if handle._cancelled:
-                            self._remove_writer(fd)
-                        else:
-                            ready.append(handle)
-
-        if scheduled:
-            end_time = self._clock() + self._clock_resolution
-            heappop = heapq.heappop
-            while scheduled:
-                when, _, timer = scheduled[0]
-                if when >= end_time:
-                    break
-                heappop(scheduled)
-                timer._scheduled = False
-                if timer._cancelled:
-                    # Cancelled after the clean-up at the top of this
-                    # iteration: drop it here and keep the count exact, so
-                    # that compaction decisions use true numbers.
-                    self._timer_cancelled_count -= 1
+            ready = self._ready
+            cancelled = self._timer_cancelled_count
+            if cancelled:
+                # len(scheduled) counts deadlines, not timers: with shared
+                # deadlines this compacts a little early, never too late.
+                if cancelled > _MIN_CANCELLED_TO_COMPACT and cancelled * 2 > len(scheduled):
+                    self._compact_timers()
+                    scheduled = self._scheduled
                 else:
-                    ready.append(timer)
+                    self._drop_cancelled_head()
 
-        ntodo = len(ready)
-        if self._debug:
-            self._run_ready_debug(ntodo)
-            return
-        popleft = ready.popleft
-        for _ in range(ntodo):
-            handle = popleft()
-            if not handle._cancelled:
-                handle._run()
-        handle = None  # drop the reference to the last callback's arguments
+            if ready or self._stopping:
+                # Work is waiting: only look for I/O, never block. With no fd
+                # watched there is nothing to look for (the wake-up fd is only
+                # written while the loop sleeps, see call_soon_threadsafe), so
+                # the system call is skipped.
+                event_list = self._poll(0) if self._readers or self._writers else None
+            else:
+                # About to block. Tell other threads first, then look at the
+                # queue once more: a thread that appended before this flag was
+                # set is seen here; one that appends after sees the flag and
+                # writes the wake-up fd. Either way no wake-up is lost.
+                self._sleeping = True
+                timeout: float | None
+                if ready:
+                    timeout = 0
+                elif scheduled:
+                    timeout = scheduled[0] - self._clock()
+                    if timeout < 0:
+                        timeout = 0
+                    elif timeout > MAX_POLL_TIMEOUT:
+                        timeout = MAX_POLL_TIMEOUT
+                else:
+                    timeout = None
+                event_list = self._poll(timeout)
+                self._sleeping = False
+
+            if event_list:
+                readers = self._readers
+                writers = self._writers
+                wakeup_fd = self._wakeup_fd
+                for fd, mask in event_list:
+                    if fd == wakeup_fd:
+                        # Drain first, then allow new signals: the other order
+                        # lets a thread signal between the two steps, have its
+                        # signal drained, and leave the flag set for good, after
+                        # which no thread ever wakes the loop again.
+                        self._wakeup.drain()
+                        self._wakeup_pending = False
+                        continue
+                    if mask & WAKES_READER:
+                        handle = readers.get(fd)
+                        if handle is not None:
+                            if handle._cancelled:
+                                self._remove_reader(fd)
+                            else:
+                                ready.append(handle)
+                    if mask & WAKES_WRITER:
+                        handle = writers.get(fd)
+                        if handle is not None:
+                            if handle._cancelled:
+                                self._remove_writer(fd)
+                            else:
+                                ready.append(handle)
+
+            if scheduled:
+                end_time = self._clock() + self._clock_resolution
+                timers = self._timers
+                while scheduled:
+                    when = scheduled[0]
+                    if when >= end_time:
+                        break
+                    _heappop(scheduled)
+                    timer = timers.pop(when)
+                    if timer.__class__ is list:
+                        self._move_due_group(timer)
+                        continue
+                    timer._scheduled = False
+                    if timer._cancelled:
+                        # Cancelled after the clean-up at the top of this
+                        # iteration: drop it here and keep the count exact, so
+                        # that compaction decisions use true numbers.
+                        self._timer_cancelled_count -= 1
+                    else:
+                        ready.append(timer)
+
+            ntodo = len(ready)
+            if self._debug:
+                self._run_ready_debug(ntodo)
+                if once or self._stopping:
+                    return
+                continue
+            # Handle._run, inlined: the callback runs in the handle's context
+            # here, and an exception is reported exactly as Handle._run reports
+            # it (see _report_callback_error). Only the kernel fills the ready
+            # queue, and only with asyncio's own Handle and TimerHandle, whose
+            # _run is known; debug mode still goes through _run.
+            popleft = ready.popleft
+            for _ in range(ntodo):
+                handle = popleft()
+                if handle._cancelled:
+                    continue
+                try:
+                    # Most callbacks take no argument (a task's step, call_soon(f));
+                    # calling them without unpacking skips building a tuple.
+                    if handle._args:
+                        handle._context.run(handle._callback, *handle._args)
+                    else:
+                        handle._context.run(handle._callback)
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as exc:
+                    self._report_callback_error(handle, exc)
+            handle = None  # drop the reference to the last callback's arguments
+            if once or self._stopping:
+                return
 
     def _run_ready_debug(self, ntodo: int) -> None:
         """Run ready callbacks, timing each and logging the slow ones."""
@@ -701,13 +673,18 @@ class KernelLoop(ExceptionHandlingMixin, FdWatchMixin, AsyncGenMixin, events.Abs
         context: contextvars.Context | None = None,
     ) -> tasks.Task[_T]:
         """Schedule ``coro`` as an :class:`asyncio.Task` (or the factory's task)."""
-        self._check_closed()
+        if self._closed:
+            self._check_closed()
         factory = self._task_factory
         if factory is None:
+            # Looked up on each call, as asyncio does: a program may replace
+            # asyncio.tasks.Task (nest_asyncio does) and expects this to follow.
             task: tasks.Task[_T] = tasks.Task(coro, loop=self, name=name, context=context)
-            traced: Any = task
-            if traced._source_traceback:
-                del traced._source_traceback[-1]
+            # A task records where it was made only in debug mode.
+            if self._debug:
+                traced: Any = task
+                if traced._source_traceback:
+                    del traced._source_traceback[-1]
             return task
         # The legacy two-argument factory signature is used unless a context is given.
         task = factory(self, coro) if context is None else factory(self, coro, context=context)

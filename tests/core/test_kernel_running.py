@@ -389,3 +389,36 @@ def test_a_loop_that_fails_to_be_made_releases_its_fds_at_once() -> None:
     assert _fd_count() == before
     # The plugins were told the half-made loop is closing.
     assert plugin.closing_calls == 3
+
+
+def test_a_run_once_replaced_on_the_loop_is_called_every_iteration() -> None:
+    """run_forever runs the kernel's iterations in one frame, unless told otherwise.
+
+    A plugin overrides ``_run_once`` on its class (the instruments plugin
+    does); a test may replace it on one loop. Either way that function runs
+    once per iteration, wrapping the kernel's.
+    """
+    loop = loopkit.new_event_loop()
+    try:
+        kernel_run_once = loop._run_once  # type: ignore[attr-defined]
+        iterations: list[int] = []
+
+        def counting_run_once() -> None:
+            iterations.append(1)
+            kernel_run_once()
+
+        loop._run_once = counting_run_once  # type: ignore[attr-defined]
+        left = [3]
+
+        def again() -> None:
+            left[0] -= 1
+            if left[0]:
+                loop.call_soon(again)
+            else:
+                loop.stop()
+
+        loop.call_soon(again)
+        loop.run_forever()
+        assert len(iterations) >= 3
+    finally:
+        loop.close()

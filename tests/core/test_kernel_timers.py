@@ -209,3 +209,62 @@ def test_timers_follow_a_clock_given_by_a_plugin() -> None:
         )
     finally:
         loop.close()
+
+
+def test_timers_sharing_a_deadline_survive_a_compaction_in_order(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """A compaction keeps the live timers of a shared deadline, in scheduling order."""
+    when = loop.time() + 0.02
+    fired: list[int] = []
+    shared = [loop.call_at(when, fired.append, i) for i in range(6)]
+    # Enough cancelled timers elsewhere to force a compaction first.
+    far = [loop.call_later(3600 + i, print) for i in range(300)]
+    for timer in far:
+        timer.cancel()
+    shared[1].cancel()
+    shared[4].cancel()
+    loop.call_at(when + 0.01, loop.stop)
+    loop.run_forever()
+    assert fired == [0, 2, 3, 5]
+    assert len(loop._scheduled) == 0  # type: ignore[attr-defined]
+
+
+def test_a_shared_deadline_whose_timers_are_all_cancelled_is_dropped_from_the_head(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    when = loop.time() + 3600
+    group = [loop.call_at(when, print) for _ in range(3)]
+    later = loop.call_at(when + 1, print)
+    for timer in group:
+        timer.cancel()
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    # Only the later timer is left, and it decides how long the loop sleeps.
+    assert loop._scheduled == [later.when()]  # type: ignore[attr-defined]
+    later.cancel()
+
+
+def test_a_shared_deadline_with_one_live_timer_stays(loop: asyncio.AbstractEventLoop) -> None:
+    when = loop.time() + 0.01
+    fired: list[str] = []
+    first = loop.call_at(when, fired.append, "first")
+    loop.call_at(when, fired.append, "second")
+    first.cancel()
+    loop.call_at(when + 0.01, loop.stop)
+    loop.run_forever()
+    assert fired == ["second"]
+
+
+def test_a_timer_cancelled_by_an_earlier_one_of_the_same_deadline_does_not_run(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    when = loop.time() + 0.01
+    fired: list[str] = []
+    handles: list[asyncio.TimerHandle] = []
+    loop.call_at(when, lambda: handles[0].cancel())
+    handles.append(loop.call_at(when, fired.append, "cancelled"))
+    loop.call_at(when, fired.append, "third")
+    loop.call_at(when + 0.01, loop.stop)
+    loop.run_forever()
+    assert fired == ["third"]
