@@ -52,12 +52,18 @@ def scratch_buffer(size: int) -> memoryview:
     return view
 
 
-def decrypt_into(sslobj: ssl.SSLObject, view: memoryview) -> tuple[int, bool]:
+def decrypt_into(
+    sslobj: ssl.SSLObject, incoming: ssl.MemoryBIO, view: memoryview
+) -> tuple[int, bool]:
     """Fill ``view`` with the plaintext available now.
 
     Returns (bytes written, whether the peer's close_notify was reached).
     OpenSSL hands out one record (at most 16 KiB) per call, hence the loop.
-    Errors other than "needs more input" and close_notify propagate.
+    It stops as soon as OpenSSL holds no plaintext and ``incoming`` (the
+    BIO ``sslobj`` reads from) is empty: one more read could only fail with
+    "needs more input", and that exception is the dearest part of a small
+    record's delivery. Errors other than "needs more input" and
+    close_notify propagate.
     """
     size = view.nbytes
     filled = 0
@@ -68,6 +74,8 @@ def decrypt_into(sslobj: ssl.SSLObject, view: memoryview) -> tuple[int, bool]:
             if not count:
                 return filled, True
             filled += count
+            if not incoming.pending and not sslobj.pending():
+                break
     except AGAIN:
         pass
     except ssl.SSLZeroReturnError:
