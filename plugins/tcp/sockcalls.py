@@ -3,7 +3,7 @@ sock_connect and sock_accept.
 
 Each call first tries the operation directly (most of the time the socket is
 ready and no watcher is needed); only when the kernel says "try again" does
-it register a one-shot watcher on the fd (:mod:`loopkit.plugins.readiness`),
+it register a one-shot watcher on the fd (:mod:`loopkit.plugins`),
 which is removed as soon as the future is done, cancelled included.
 
 As in asyncio, a blocking socket is refused with ValueError in debug mode,
@@ -19,7 +19,7 @@ import socket
 from asyncio import futures
 from typing import Any
 
-from loopkit.plugins.readiness import TRY_AGAIN, retry_when_ready, watch
+from loopkit.plugins import TRY_AGAIN, retry_when_ready, watch
 from loopkit.plugins.tcp.addresses import resolve
 from loopkit.plugins.tcp.stream_transport import MAX_READ_SIZE, receive_buffer
 from loopkit.plugins.tcp.tlswire import check_not_ssl_socket

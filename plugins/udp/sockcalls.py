@@ -2,7 +2,7 @@
 
 Each call first tries the operation directly (a datagram socket usually has
 room to send, or a datagram waiting); only when the kernel says "try again"
-does it register a one-shot watcher on the fd (:mod:`loopkit.plugins.readiness`).
+does it register a one-shot watcher on the fd (:mod:`loopkit.plugins`).
 The watcher goes away as soon as the future is done, whether by result,
 error or cancellation.
 
@@ -20,7 +20,7 @@ import socket
 import sys
 from typing import Any
 
-from loopkit.plugins.readiness import TRY_AGAIN, retry_when_ready
+from loopkit.plugins import TRY_AGAIN, retry_when_ready
 
 
 def _check_sock(loop: Any, sock: socket.socket) -> None:
