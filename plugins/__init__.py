@@ -10,55 +10,59 @@ Every ``sock_*`` call (stream ones in tcp, datagram ones in udp) first tries
 its operation directly; only when the kernel says "try again" does it come
 here. :func:`retry_when_ready` registers a one-shot watcher on the fd that
 retries the operation on each readiness event until it succeeds or fails,
-and resolves the caller's future with the outcome; :func:`watch` is the
-watcher part alone, for calls whose retry is more than "call it again"
+and gives the awaiting caller the outcome; :func:`watched` is the watcher
+part alone, for calls whose retry is more than "call it again"
 (sock_sendall's partial progress). It lives here rather than in a module of
 its own so that a trimmed loop imports no module beyond its families.
 
-What it must never do: leave a watcher behind once the future is done
+What it must never do: leave a watcher behind once the wait is over
 (result, error or cancellation), remove a watcher that a later call put on
-the same fd, or swallow an error of the socket (it goes to the future).
+the same fd, or swallow an error of the socket (it goes to the caller).
 """
 
 from __future__ import annotations
 
 from asyncio import futures
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["TRY_AGAIN", "retry_when_ready", "watch"]
+__all__ = ["TRY_AGAIN", "retry_when_ready", "watched"]
 
 #: What a non-blocking socket raises when it is not ready.
 TRY_AGAIN = (BlockingIOError, InterruptedError)
 
 
-def watch(
+async def watched(
     loop: Any,
     fd: int,
     writing: bool,
     callback: Callable[..., None],
     fut: futures.Future[Any],
     *args: Any,
-) -> None:
-    """Call ``callback(fut, *args)`` whenever ``fd`` is ready, until ``fut`` is done.
+) -> Any:
+    """Await ``fut`` while ``callback(fut, *args)`` runs whenever ``fd`` is ready.
 
-    An fd owned by a live transport is refused (RuntimeError, as asyncio).
+    The watcher goes as soon as the awaiting coroutine resumes, whatever
+    ended the wait (result, error, cancellation): removing it there, rather
+    than from a done callback of ``fut``, spares a callback through the
+    ready queue per wait. An fd owned by a live transport is refused
+    (RuntimeError, as asyncio).
     """
     loop._ensure_fd_free(fd)
     if writing:
         handle = loop._add_writer(fd, callback, fut, *args)
-        remove = loop._remove_writer
     else:
         handle = loop._add_reader(fd, callback, fut, *args)
-        remove = loop._remove_reader
-
-    def unwatch(_: futures.Future[Any]) -> None:
+    try:
+        return await fut
+    finally:
         # A cancelled handle was replaced by a later watcher on the same fd:
         # that one is not ours to remove.
-        if not handle.cancelled():
-            remove(fd)
-
-    fut.add_done_callback(unwatch)
+        if not handle._cancelled:
+            if writing:
+                loop._remove_writer(fd)
+            else:
+                loop._remove_reader(fd)
 
 
 def _retry(fut: futures.Future[Any], operation: Callable[..., Any], *args: Any) -> None:
@@ -82,12 +86,10 @@ def retry_when_ready(
     writing: bool,
     operation: Callable[..., Any],
     *args: Any,
-) -> futures.Future[Any]:
-    """A future of ``operation(*args)``, retried each time ``fd`` is ready.
+) -> Coroutine[Any, Any, Any]:
+    """Await this for ``operation(*args)``, retried each time ``fd`` is ready.
 
     "Try again" from the operation means "not yet"; any other exception
-    ends the wait and becomes the future's.
+    ends the wait and is raised to the awaiting caller.
     """
-    fut: futures.Future[Any] = loop.create_future()
-    watch(loop, fd, writing, _retry, fut, operation, *args)
-    return fut
+    return watched(loop, fd, writing, _retry, loop.create_future(), operation, *args)

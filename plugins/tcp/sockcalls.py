@@ -19,7 +19,7 @@ import socket
 from asyncio import futures
 from typing import Any
 
-from loopkit.plugins import TRY_AGAIN, retry_when_ready, watch
+from loopkit.plugins import TRY_AGAIN, retry_when_ready, watched
 from loopkit.plugins.tcp.addresses import resolve
 from loopkit.plugins.tcp.stream_transport import MAX_READ_SIZE, receive_buffer
 from loopkit.plugins.tcp.tlswire import check_not_ssl_socket
@@ -133,8 +133,7 @@ async def sock_sendall(self: Any, sock: socket.socket, data: Any) -> None:
     if sent == len(view):
         return
     fut: futures.Future[None] = self.create_future()
-    watch(self, sock.fileno(), True, _sendall_ready, fut, sock, view, [sent])
-    await fut
+    await watched(self, sock.fileno(), True, _sendall_ready, fut, sock, view, [sent])
 
 
 # ----------------------------------------------------------------------
