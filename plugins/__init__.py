@@ -3,4 +3,93 @@
 Each family (tcp, udp, unix, pipes, signals, subprocess) is a plugin package
 registered in the ``loopkit`` entry-point group, exactly as a third-party
 plugin would be. This package itself registers nothing.
+
+It holds the one piece of code that two families share and that belongs to
+neither: waiting for a socket to be ready, then trying its operation again.
+Every ``sock_*`` call (stream ones in tcp, datagram ones in udp) first tries
+its operation directly; only when the kernel says "try again" does it come
+here. :func:`retry_when_ready` registers a one-shot watcher on the fd that
+retries the operation on each readiness event until it succeeds or fails,
+and gives the awaiting caller the outcome; :func:`watched` is the watcher
+part alone, for calls whose retry is more than "call it again"
+(sock_sendall's partial progress). It lives here rather than in a module of
+its own so that a trimmed loop imports no module beyond its families.
+
+What it must never do: leave a watcher behind once the wait is over
+(result, error or cancellation), remove a watcher that a later call put on
+the same fd, or swallow an error of the socket (it goes to the caller).
 """
+
+from __future__ import annotations
+
+from asyncio import futures
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+__all__ = ["TRY_AGAIN", "retry_when_ready", "watched"]
+
+#: What a non-blocking socket raises when it is not ready.
+TRY_AGAIN = (BlockingIOError, InterruptedError)
+
+
+async def watched(
+    loop: Any,
+    fd: int,
+    writing: bool,
+    callback: Callable[..., None],
+    fut: futures.Future[Any],
+    *args: Any,
+) -> Any:
+    """Await ``fut`` while ``callback(fut, *args)`` runs whenever ``fd`` is ready.
+
+    The watcher goes as soon as the awaiting coroutine resumes, whatever
+    ended the wait (result, error, cancellation): removing it there, rather
+    than from a done callback of ``fut``, spares a callback through the
+    ready queue per wait. An fd owned by a live transport is refused
+    (RuntimeError, as asyncio).
+    """
+    loop._ensure_fd_free(fd)
+    if writing:
+        handle = loop._add_writer(fd, callback, fut, *args)
+    else:
+        handle = loop._add_reader(fd, callback, fut, *args)
+    try:
+        return await fut
+    finally:
+        # A cancelled handle was replaced by a later watcher on the same fd:
+        # that one is not ours to remove.
+        if not handle._cancelled:
+            if writing:
+                loop._remove_writer(fd)
+            else:
+                loop._remove_reader(fd)
+
+
+def _retry(fut: futures.Future[Any], operation: Callable[..., Any], *args: Any) -> None:
+    if fut.done():
+        return
+    try:
+        result = operation(*args)
+    except TRY_AGAIN:
+        return
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(result)
+
+
+def retry_when_ready(
+    loop: Any,
+    fd: int,
+    writing: bool,
+    operation: Callable[..., Any],
+    *args: Any,
+) -> Coroutine[Any, Any, Any]:
+    """Await this for ``operation(*args)``, retried each time ``fd`` is ready.
+
+    "Try again" from the operation means "not yet"; any other exception
+    ends the wait and is raised to the awaiting caller.
+    """
+    return watched(loop, fd, writing, _retry, loop.create_future(), operation, *args)

@@ -73,8 +73,9 @@ async def connect_write_pipe(
 
 @hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
-    """The pipe part of the loop API."""
+    """The pipe part of the loop API, and the read pipes' receive-buffer slot."""
     return {
+        "_pipe_receive_buffer": None,
         "connect_read_pipe": connect_read_pipe,
         "connect_write_pipe": connect_write_pipe,
     }

@@ -1,7 +1,13 @@
 """The read pipe transport behind ``loop.connect_read_pipe``.
 
 Reads whatever the fd has (up to :data:`MAX_READ` per readiness event) and
-hands it to ``protocol.data_received``. End of file becomes
+hands it to ``protocol.data_received``. ``os.read(fd, 256 KiB)`` makes the C
+library map, shrink and unmap 256 KiB on every call, which costs several
+times the read itself, so a read never asks for that much at once: a pipe
+or FIFO that can hold at most :data:`DIRECT_READ_LIMIT` bytes (64 KiB by
+default on Linux) is read with ``os.read`` of its capacity, since no read can
+return more; anything else goes into the loop's shared receive buffer
+(``readv``) and what arrived is copied out as ``bytes``. End of file becomes
 ``eof_received`` then ``connection_lost(None)``; a read error becomes
 ``connection_lost(exc)``. Reading starts only after ``connection_made`` has
 run, so a protocol that pauses in ``connection_made`` never sees data early.
@@ -18,6 +24,11 @@ import logging
 import os
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
+
 from loopkit.plugins.pipes.base import PipeTransportBase, wake_waiter
 
 _logger = logging.getLogger("asyncio")
@@ -26,14 +37,44 @@ _logger = logging.getLogger("asyncio")
 MAX_READ = 256 * 1024
 
 
+#: Pipes up to this capacity are read straight into a new bytes object: the
+#: C library serves that size from its heap, without mapping memory.
+DIRECT_READ_LIMIT = 64 * 1024
+
+_F_GETPIPE_SZ: int | None = getattr(fcntl, "F_GETPIPE_SZ", None)
+
+
+def pipe_capacity(fd: int) -> int | None:
+    """How many bytes the pipe ``fd`` holds at most (None where unknown)."""
+    if _F_GETPIPE_SZ is None:
+        return None
+    try:
+        capacity: int = fcntl.fcntl(fd, _F_GETPIPE_SZ)
+    except OSError:
+        return None
+    return capacity
+
+
+def receive_buffer(loop: Any) -> memoryview:
+    """The loop's buffer for pipe reads, made on first use and shared by its
+    read pipes: each read is copied out before the protocol runs."""
+    view: memoryview | None = loop._pipe_receive_buffer
+    if view is None:
+        view = loop._pipe_receive_buffer = memoryview(bytearray(MAX_READ))
+    return view
+
+
 class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):
     """Reads a pipe, FIFO, socket or character device into a protocol."""
 
     #: Bytes read per readiness event; asyncio's name, so code tuning it keeps working.
     max_size = MAX_READ
-    #: The read system call. An instance may shadow it (a test's fault
-    #: injector does); looking it up on ``self`` costs what ``os.read`` does.
+    #: The read system calls: ``os.read(fd, n)`` for small pipes,
+    #: ``os.readv(fd, [buffer])`` otherwise. An instance may shadow them (a
+    #: test's fault injector does); looking them up on ``self`` costs what
+    #: the functions themselves do.
     _os_read = staticmethod(os.read)
+    _os_readv = staticmethod(os.readv)
 
     def __init__(
         self,
@@ -45,7 +86,13 @@ class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):
     ) -> None:
         asyncio.ReadTransport.__init__(self, extra)
         self._paused = False
-        self._adopt(loop, pipe, protocol, "Pipe transport is for pipes/sockets only.")
+        self._receive_view = receive_buffer(loop)
+        kind = self._adopt(loop, pipe, protocol, "Pipe transport is for pipes/sockets only.")
+        capacity = pipe_capacity(self._fileno) if kind == "fifo" else None
+        #: 0: read through the shared buffer; otherwise os.read of this many.
+        self._direct_size = (
+            capacity if capacity is not None and 0 < capacity <= DIRECT_READ_LIMIT else 0
+        )
         loop.call_soon(protocol.connection_made, self)
         loop.call_soon(self._start_reading)
         if waiter is not None:
@@ -78,8 +125,16 @@ class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):
             _logger.debug("%r resumes reading", self)
 
     def _read_ready(self) -> None:
+        direct = self._direct_size
         try:
-            data = self._os_read(self._fileno, self.max_size)
+            if direct:
+                size = self.max_size
+                data = self._os_read(self._fileno, direct if size > direct else size)
+            else:
+                view = self._receive_view
+                if self.max_size < view.nbytes:
+                    view = view[: self.max_size]
+                data = view[: self._os_readv(self._fileno, [view])].tobytes()
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:

@@ -12,8 +12,8 @@ The loop methods it contributes are plain functions taking the loop as
 * :mod:`~loopkit.plugins.tcp.sendfile`: sendfile and sock_sendfile;
 * :mod:`~loopkit.plugins.tcp.tlswire`: plugging the TLS layer in, start_tls.
 
-This module must never hold per-loop state: everything lives on the loop or
-the transports.
+This module must never hold per-loop state: everything lives on the loop
+(the shared receive buffer is ``_stream_receive_buffer``) or the transports.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ def loopkit_requires() -> list[str]:
 
 @hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
-    """The TCP part of the asyncio loop API."""
+    """The TCP part of the asyncio loop API, and the receive-buffer slot."""
     return {
+        "_stream_receive_buffer": None,
         "create_connection": connect.create_connection,
         "connect_accepted_socket": connect.connect_accepted_socket,
         "create_server": listen.create_server,

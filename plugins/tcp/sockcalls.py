@@ -3,8 +3,8 @@ sock_connect and sock_accept.
 
 Each call first tries the operation directly (most of the time the socket is
 ready and no watcher is needed); only when the kernel says "try again" does
-it register a one-shot watcher on the fd, which is removed as soon as the
-future is done, cancelled included.
+it register a one-shot watcher on the fd (:mod:`loopkit.plugins`),
+which is removed as soon as the future is done, cancelled included.
 
 As in asyncio, a blocking socket is refused with ValueError in debug mode,
 and an fd owned by a live transport is refused with RuntimeError.
@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import socket
 from asyncio import futures
-from collections.abc import Callable
 from typing import Any
 
+from loopkit.plugins import TRY_AGAIN, retry_when_ready, watched
 from loopkit.plugins.tcp.addresses import resolve
+from loopkit.plugins.tcp.stream_transport import MAX_READ_SIZE, receive_buffer
 from loopkit.plugins.tcp.tlswire import check_not_ssl_socket
 
-_TRY_AGAIN = (BlockingIOError, InterruptedError)
 _BYTE_SEQUENCES = (bytes, bytearray)  # len() counts bytes: no memoryview needed
 _INET = (socket.AF_INET, getattr(socket, "AF_INET6", socket.AF_INET))
+#: sock_recv asks for more than this through the loop's receive buffer
+#: (see :func:`_recv`); smaller reads cost the C library nothing to allocate.
+_SMALL_READ = 16 * 1024
 
 
 _PLAIN_SOCKET = socket.socket
@@ -44,81 +47,38 @@ def check_sock(loop: Any, sock: socket.socket) -> None:
         raise ValueError("the socket must be non-blocking")
 
 
-def _unwatch_when_done(
-    fd: int, handle: Any, remove: Callable[[int], bool], fut: futures.Future[Any]
-) -> None:
-    """Remove the watcher once ``fut`` is done, unless something replaced it."""
-
-    def done(_: futures.Future[Any]) -> None:
-        if not handle.cancelled():
-            remove(fd)
-
-    fut.add_done_callback(done)
-
-
-def _watch_reader(
-    loop: Any, sock: socket.socket, callback: Callable[..., None], *args: Any
-) -> None:
-    fd = sock.fileno()
-    loop._ensure_fd_free(fd)
-    handle = loop._add_reader(fd, callback, *args)
-    _unwatch_when_done(fd, handle, loop._remove_reader, args[0])
-
-
-def _watch_writer(
-    loop: Any, sock: socket.socket, callback: Callable[..., None], *args: Any
-) -> None:
-    fd = sock.fileno()
-    loop._ensure_fd_free(fd)
-    handle = loop._add_writer(fd, callback, *args)
-    _unwatch_when_done(fd, handle, loop._remove_writer, args[0])
-
-
 # ----------------------------------------------------------------------
 # Receiving
 # ----------------------------------------------------------------------
 
 
-def _recv_ready(fut: futures.Future[bytes], sock: socket.socket, n: int) -> None:
-    if fut.done():
-        return
-    try:
-        data = sock.recv(n)
-    except _TRY_AGAIN:
-        return
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(data)
+def _recv(loop: Any, sock: socket.socket, n: int) -> bytes:
+    """``sock.recv(n)``, through the loop's receive buffer when ``n`` is large.
+
+    ``recv(256 KiB)`` makes the C library map, shrink and unmap a block of
+    that size on every call; ``recv_into`` the shared buffer and one copy of
+    what arrived is much cheaper. Only a plain ``socket.socket`` takes that
+    path: a subclass may have its own ``recv``, which is then honoured.
+    """
+    if n > _SMALL_READ and sock.__class__ is _PLAIN_SOCKET and n <= MAX_READ_SIZE:
+        view = loop._stream_receive_buffer or receive_buffer(loop)
+        return view[: sock.recv_into(view, n)].tobytes()
+    return sock.recv(n)
 
 
 async def sock_recv(self: Any, sock: socket.socket, n: int) -> bytes:
     """Receive up to ``n`` bytes from ``sock``; b'' means the peer closed."""
     check_sock(self, sock)
     try:
-        return sock.recv(n)
-    except _TRY_AGAIN:
+        return _recv(self, sock, n)
+    except TRY_AGAIN:
         pass
-    fut: futures.Future[bytes] = self.create_future()
-    _watch_reader(self, sock, _recv_ready, fut, sock, n)
-    return await fut
+    data: bytes = await retry_when_ready(self, sock.fileno(), False, _recv, self, sock, n)
+    return data
 
 
-def _recv_into_ready(fut: futures.Future[int], sock: socket.socket, buf: Any) -> None:
-    if fut.done():
-        return
-    try:
-        nbytes = sock.recv_into(buf)
-    except _TRY_AGAIN:
-        return
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(nbytes)
+def _recv_into(sock: socket.socket, buf: Any) -> int:
+    return sock.recv_into(buf)
 
 
 async def sock_recv_into(self: Any, sock: socket.socket, buf: Any) -> int:
@@ -126,11 +86,10 @@ async def sock_recv_into(self: Any, sock: socket.socket, buf: Any) -> int:
     check_sock(self, sock)
     try:
         return sock.recv_into(buf)
-    except _TRY_AGAIN:
+    except TRY_AGAIN:
         pass
-    fut: futures.Future[int] = self.create_future()
-    _watch_reader(self, sock, _recv_into_ready, fut, sock, buf)
-    return await fut
+    nbytes: int = await retry_when_ready(self, sock.fileno(), False, _recv_into, sock, buf)
+    return nbytes
 
 
 # ----------------------------------------------------------------------
@@ -146,7 +105,7 @@ def _sendall_ready(
     start = pos[0]
     try:
         sent = sock.send(view[start:])
-    except _TRY_AGAIN:
+    except TRY_AGAIN:
         return
     except (SystemExit, KeyboardInterrupt):
         raise
@@ -165,7 +124,7 @@ async def sock_sendall(self: Any, sock: socket.socket, data: Any) -> None:
     check_sock(self, sock)
     try:
         sent = sock.send(data)
-    except _TRY_AGAIN:
+    except TRY_AGAIN:
         sent = 0
     else:
         if sent == len(data) and data.__class__ in _BYTE_SEQUENCES:
@@ -174,8 +133,7 @@ async def sock_sendall(self: Any, sock: socket.socket, data: Any) -> None:
     if sent == len(view):
         return
     fut: futures.Future[None] = self.create_future()
-    _watch_writer(self, sock, _sendall_ready, fut, sock, view, [sent])
-    await fut
+    await watched(self, sock.fileno(), True, _sendall_ready, fut, sock, view, [sent])
 
 
 # ----------------------------------------------------------------------
@@ -183,21 +141,11 @@ async def sock_sendall(self: Any, sock: socket.socket, data: Any) -> None:
 # ----------------------------------------------------------------------
 
 
-def _connect_ready(fut: futures.Future[None], sock: socket.socket, address: Any) -> None:
-    if fut.done():
-        return
-    try:
-        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if err:
-            raise OSError(err, f"Connect call failed {address}")
-    except _TRY_AGAIN:
-        return
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(None)
+def _connect_outcome(sock: socket.socket, address: Any) -> None:
+    """Raise the error of a finished non-blocking connect, if it failed."""
+    err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
+        raise OSError(err, f"Connect call failed {address}")
 
 
 async def connect_socket(loop: Any, sock: socket.socket, address: Any) -> None:
@@ -205,11 +153,9 @@ async def connect_socket(loop: Any, sock: socket.socket, address: Any) -> None:
     try:
         sock.connect(address)
         return
-    except _TRY_AGAIN:
+    except TRY_AGAIN:
         pass
-    fut: futures.Future[None] = loop.create_future()
-    _watch_writer(loop, sock, _connect_ready, fut, sock, address)
-    await fut
+    await retry_when_ready(loop, sock.fileno(), True, _connect_outcome, sock, address)
 
 
 async def sock_connect(self: Any, sock: socket.socket, address: Any) -> None:
@@ -221,32 +167,20 @@ async def sock_connect(self: Any, sock: socket.socket, address: Any) -> None:
     await connect_socket(self, sock, address)
 
 
-def _accept_ready(fut: futures.Future[Any], sock: socket.socket) -> None:
-    if fut.done():
-        return
-    try:
-        conn, address = sock.accept()
-        conn.setblocking(False)
-    except _TRY_AGAIN:
-        return
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        fut.set_exception(exc)
-    else:
-        fut.set_result((conn, address))
+def _accept(sock: socket.socket) -> tuple[socket.socket, Any]:
+    conn, address = sock.accept()
+    conn.setblocking(False)
+    return conn, address
 
 
 async def sock_accept(self: Any, sock: socket.socket) -> tuple[socket.socket, Any]:
     """Accept a connection; the new socket is non-blocking."""
     check_sock(self, sock)
     try:
-        conn, address = sock.accept()
-    except _TRY_AGAIN:
+        return _accept(sock)
+    except TRY_AGAIN:
         pass
-    else:
-        conn.setblocking(False)
-        return conn, address
-    fut: futures.Future[tuple[socket.socket, Any]] = self.create_future()
-    _watch_reader(self, sock, _accept_ready, fut, sock)
-    return await fut
+    accepted: tuple[socket.socket, Any] = await retry_when_ready(
+        self, sock.fileno(), False, _accept, sock
+    )
+    return accepted

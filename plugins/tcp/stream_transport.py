@@ -7,10 +7,14 @@ is one.
 
 Theory of operation:
 
-* *Reading* is a reader watcher on the socket's fd. A plain Protocol gets
-  ``data_received(sock.recv(...))``; a BufferedProtocol lends a buffer that
-  ``recv_into`` fills. The watcher is registered only while reading is wanted
-  (not paused, not closing), so a paused transport costs the poller nothing.
+* *Reading* is a reader watcher on the socket's fd. A BufferedProtocol
+  lends a buffer that ``recv_into`` fills. A plain Protocol gets a ``bytes``
+  copy of what ``recv_into`` put in the loop's shared receive buffer (see
+  :func:`receive_buffer`): asking ``recv`` for 256 KiB makes the C library
+  map (mmap), shrink (mremap) and unmap that much for every read, three
+  system calls that cost more than the read itself. The watcher is
+  registered only while reading is wanted (not paused, not closing), so a
+  paused transport costs the poller nothing.
 * *Writing* goes straight to the kernel while nothing is queued; only what the
   kernel does not take is queued, and a writer watcher drains the queue with
   ``sendmsg`` (scatter-gather) when there are several chunks. The protocol is
@@ -69,6 +73,19 @@ def set_nodelay(sock: socket.socket) -> None:
             pass
 
 
+def receive_buffer(loop: Any) -> memoryview:
+    """The loop's receive buffer for plain-Protocol reads, made on first use.
+
+    One per loop, shared by all its stream transports and the sock_recv
+    calls: reads are synchronous, and what is read is copied out as
+    ``bytes`` before anyone else runs, so the buffer is free again at once.
+    """
+    view: memoryview | None = loop._stream_receive_buffer
+    if view is None:
+        view = loop._stream_receive_buffer = memoryview(bytearray(MAX_READ_SIZE))
+    return view
+
+
 def _set_result_unless_cancelled(fut: futures.Future[Any], result: Any) -> None:
     if not fut.cancelled():
         fut.set_result(result)
@@ -118,6 +135,7 @@ class StreamTransport(transports.Transport):
         self._loop = loop
         self._sock: socket.socket | None = sock
         self._sock_fd = sock.fileno()
+        self._receive_view = receive_buffer(loop)
         self._server = server
         self._protocol: Any = None
         self._buffered = False
@@ -215,8 +233,9 @@ class StreamTransport(transports.Transport):
     def _read_ready(self) -> None:
         if self._conn_lost:
             return
+        view = self._receive_view
         try:
-            data = self._sock.recv(MAX_READ_SIZE)  # type: ignore[union-attr]
+            nbytes = self._sock.recv_into(view)  # type: ignore[union-attr]
         except _TRY_AGAIN:
             return
         except (SystemExit, KeyboardInterrupt):
@@ -224,11 +243,11 @@ class StreamTransport(transports.Transport):
         except BaseException as exc:
             self._fatal_error(exc, "Fatal read error on socket transport")
             return
-        if not data:
+        if not nbytes:
             self._read_eof()
             return
         try:
-            self._protocol.data_received(data)
+            self._protocol.data_received(view[:nbytes].tobytes())
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:

@@ -48,6 +48,7 @@ from loopkit.plugins.tcp.tls_support import (
     WRITE_HIGH_WATER,
     decrypt_into,
     default_client_context,
+    fast_reader,
     scratch_buffer,
     water_marks,
 )
@@ -141,6 +142,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
             server_side=server_side,
             server_hostname=self._server_hostname,
         )
+        self._ssl_reader = fast_reader(self._sslobj)
         self._extra: dict[str, Any] = {"sslcontext": sslcontext}
 
         self._state = _State.IDLE
@@ -377,7 +379,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
             # Reading may have finished a key update that unblocks writing.
             if self._backlog:
                 self._encrypt_backlog()
-            else:
+            elif self._outgoing.pending or self._app_writing_paused:
                 self._flush_ciphertext()
             if self._peer_eof and not self._app_reading_paused:
                 # EOF without close_notify: deliver it as an EOF all the same.
@@ -396,11 +398,12 @@ class TLSProtocol(asyncio.BufferedProtocol):
         """
         view = scratch_buffer(self.max_size)
         while True:
-            filled, close_notify = decrypt_into(self._sslobj, view)
+            filled, close_notify = decrypt_into(self._ssl_reader, self._incoming, view)
             if filled:
                 # Copied out before the call: data_received may run another
                 # connection's delivery, which reuses the scratch buffer.
-                cast(asyncio.Protocol, self._app_protocol).data_received(bytes(view[:filled]))
+                app: Any = self._app_protocol  # a Protocol: _app_buffered is False
+                app.data_received(bytes(view[:filled]))
             if close_notify or filled < view.nbytes:
                 return close_notify
             if self._app_reading_paused or self._state is not _State.OPEN:
@@ -413,7 +416,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
             buf = memoryview(protocol.get_buffer(self._incoming.pending or -1))
             if not buf.nbytes:
                 raise RuntimeError("get_buffer() returned an empty buffer")
-            filled, close_notify = decrypt_into(self._sslobj, buf)
+            filled, close_notify = decrypt_into(self._ssl_reader, self._incoming, buf)
             if filled:
                 protocol.buffer_updated(filled)
             if close_notify or filled < buf.nbytes:
@@ -557,7 +560,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         view = scratch_buffer(self.max_size)
         try:
             # Data the peer sent before its close_notify is dropped (Rule 4).
-            while decrypt_into(self._sslobj, view) == (view.nbytes, False):
+            while decrypt_into(self._ssl_reader, self._incoming, view) == (view.nbytes, False):
                 pass
         except ssl.SSLError as exc:
             self._fatal_error(exc, "Fatal error during TLS shutdown")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from typing import cast
+from typing import Any
 
 __all__ = [
     "AGAIN",
@@ -20,6 +20,7 @@ __all__ = [
     "WRITE_HIGH_WATER",
     "decrypt_into",
     "default_client_context",
+    "fast_reader",
     "scratch_buffer",
     "water_marks",
 ]
@@ -52,22 +53,43 @@ def scratch_buffer(size: int) -> memoryview:
     return view
 
 
-def decrypt_into(sslobj: ssl.SSLObject, view: memoryview) -> tuple[int, bool]:
+def fast_reader(sslobj: ssl.SSLObject) -> Any:
+    """What :func:`decrypt_into` should read through for ``sslobj``.
+
+    A plain ``ssl.SSLObject`` forwards ``read`` and ``pending`` to the C
+    object it wraps, one Python call each per record; reading that C object
+    directly spares them. A subclass (``SSLContext.sslobject_class``) may
+    override those methods, and is then used as it is.
+    """
+    if sslobj.__class__ is ssl.SSLObject:
+        return getattr(sslobj, "_sslobj", sslobj)
+    return sslobj
+
+
+def decrypt_into(sslobj: Any, incoming: ssl.MemoryBIO, view: memoryview) -> tuple[int, bool]:
     """Fill ``view`` with the plaintext available now.
+
+    ``sslobj`` is an ``ssl.SSLObject`` or what :func:`fast_reader` gave for one.
 
     Returns (bytes written, whether the peer's close_notify was reached).
     OpenSSL hands out one record (at most 16 KiB) per call, hence the loop.
-    Errors other than "needs more input" and close_notify propagate.
+    It stops as soon as OpenSSL holds no plaintext and ``incoming`` (the
+    BIO ``sslobj`` reads from) is empty: one more read could only fail with
+    "needs more input", and that exception is the dearest part of a small
+    record's delivery. Errors other than "needs more input" and
+    close_notify propagate.
     """
     size = view.nbytes
     filled = 0
     try:
         while filled < size:
             # With a buffer, SSLObject.read returns a count.
-            count = cast(int, sslobj.read(size - filled, view[filled:]))
+            count: int = sslobj.read(size - filled, view[filled:])
             if not count:
                 return filled, True
             filled += count
+            if not incoming.pending and not sslobj.pending():
+                break
     except AGAIN:
         pass
     except ssl.SSLZeroReturnError:

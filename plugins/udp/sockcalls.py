@@ -2,8 +2,9 @@
 
 Each call first tries the operation directly (a datagram socket usually has
 room to send, or a datagram waiting); only when the kernel says "try again"
-does it register a one-shot watcher on the fd. The watcher goes away as soon
-as the future is done, whether by result, error or cancellation.
+does it register a one-shot watcher on the fd (:mod:`loopkit.plugins`).
+The watcher goes away as soon as the future is done, whether by result,
+error or cancellation.
 
 As in asyncio: an SSL socket is a TypeError; a blocking socket is refused
 with ValueError in debug mode (outside debug mode the call simply uses it,
@@ -17,11 +18,9 @@ from __future__ import annotations
 
 import socket
 import sys
-from asyncio import futures
-from collections.abc import Callable
 from typing import Any
 
-_TRY_AGAIN = (BlockingIOError, InterruptedError)
+from loopkit.plugins import TRY_AGAIN, retry_when_ready
 
 
 def _check_sock(loop: Any, sock: socket.socket) -> None:
@@ -36,47 +35,11 @@ def _check_sock(loop: Any, sock: socket.socket) -> None:
         raise ValueError("the socket must be non-blocking")
 
 
-def _watch(
-    loop: Any,
-    sock: socket.socket,
-    add: Callable[..., Any],
-    remove: Callable[[int], bool],
-    callback: Callable[..., None],
-    fut: futures.Future[Any],
-    *args: Any,
-) -> None:
-    """Run ``callback(fut, *args)`` on readiness until ``fut`` is done."""
-    fd = sock.fileno()
-    loop._ensure_fd_free(fd)
-    handle = add(fd, callback, fut, *args)
-
-    def unwatch(_: futures.Future[Any]) -> None:
-        # A cancelled handle was replaced by a later watcher on the same fd:
-        # that one is not ours to remove.
-        if not handle.cancelled():
-            remove(fd)
-
-    fut.add_done_callback(unwatch)
-
-
-def _settle(fut: futures.Future[Any], sock: socket.socket, method: str, *args: Any) -> None:
-    """Try ``sock.<method>(*args)`` once more and resolve ``fut`` unless told to retry.
-
-    The method is looked up on each attempt, as asyncio does, so a socket-like
-    object whose method is replaced in the meantime is honoured.
-    """
-    if fut.done():
-        return
-    try:
-        result = getattr(sock, method)(*args)
-    except _TRY_AGAIN:
-        return
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(result)
+def _call(sock: socket.socket, method: str, *args: Any) -> Any:
+    """``sock.<method>(*args)``, the method looked up on each attempt, as
+    asyncio does: a socket-like object whose method is replaced while the
+    call waits is honoured."""
+    return getattr(sock, method)(*args)
 
 
 async def sock_sendto(self: Any, sock: socket.socket, data: Any, address: Any) -> int:
@@ -84,22 +47,12 @@ async def sock_sendto(self: Any, sock: socket.socket, data: Any, address: Any) -
     _check_sock(self, sock)
     try:
         return sock.sendto(data, address)
-    except _TRY_AGAIN:
+    except TRY_AGAIN:
         pass
-    fut: futures.Future[int] = self.create_future()
-    _watch(
-        self,
-        sock,
-        self._add_writer,
-        self._remove_writer,
-        _settle,
-        fut,
-        sock,
-        "sendto",
-        data,
-        address,
+    sent: int = await retry_when_ready(
+        self, sock.fileno(), True, _call, sock, "sendto", data, address
     )
-    return await fut
+    return sent
 
 
 async def sock_recvfrom(self: Any, sock: socket.socket, bufsize: int) -> tuple[bytes, Any]:
@@ -107,13 +60,12 @@ async def sock_recvfrom(self: Any, sock: socket.socket, bufsize: int) -> tuple[b
     _check_sock(self, sock)
     try:
         return sock.recvfrom(bufsize)
-    except _TRY_AGAIN:
+    except TRY_AGAIN:
         pass
-    fut: futures.Future[tuple[bytes, Any]] = self.create_future()
-    _watch(
-        self, sock, self._add_reader, self._remove_reader, _settle, fut, sock, "recvfrom", bufsize
+    received: tuple[bytes, Any] = await retry_when_ready(
+        self, sock.fileno(), False, _call, sock, "recvfrom", bufsize
     )
-    return await fut
+    return received
 
 
 async def sock_recvfrom_into(
@@ -128,19 +80,9 @@ async def sock_recvfrom_into(
         nbytes = len(buf)
     try:
         return sock.recvfrom_into(buf, nbytes)
-    except _TRY_AGAIN:
+    except TRY_AGAIN:
         pass
-    fut: futures.Future[tuple[int, Any]] = self.create_future()
-    _watch(
-        self,
-        sock,
-        self._add_reader,
-        self._remove_reader,
-        _settle,
-        fut,
-        sock,
-        "recvfrom_into",
-        buf,
-        nbytes,
+    received: tuple[int, Any] = await retry_when_ready(
+        self, sock.fileno(), False, _call, sock, "recvfrom_into", buf, nbytes
     )
-    return await fut
+    return received

@@ -233,7 +233,7 @@ class DatagramTransport(transports.DatagramTransport, transports.Transport):
         and any other address is a ValueError. Errors of the send itself go
         to the protocol's ``error_received``.
         """
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+        if data.__class__ is not bytes and not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(
                 f"data argument must be a bytes-like object, not {type(data).__name__!r}"
             )

@@ -9,7 +9,7 @@ Hooks used, and why each is the least invasive seam:
   replaces ``loop._fd_owners`` (the kernel's fd -> transport map that every
   transport fills when it takes its fd) with a map that also *adopts* each
   transport: its socket becomes a faulty socket, a pipe transport gets a
-  faulty ``_os_read`` / ``_os_write``. No transport code changes.
+  faulty ``_os_read`` / ``_os_readv`` / ``_os_write``. No transport code changes.
 * ``loopkit_loop_overrides`` of ``_add_reader`` / ``_add_writer``: adopts
   the non-blocking sockets passed to watchers, which is how a server's
   listening sockets (``accept``) and the ``sock_*`` calls' sockets are
@@ -29,7 +29,13 @@ from typing import Any
 
 from faultinject.plan import FaultPlan, LoopFaults
 from faultinject.poller import FaultyPoller
-from faultinject.wrappers import adopt_socket, faulty_read, faulty_write, socket_class_for
+from faultinject.wrappers import (
+    adopt_socket,
+    faulty_read,
+    faulty_readv,
+    faulty_write,
+    socket_class_for,
+)
 from loopkit.core.hookspecs import hookimpl
 from loopkit.core.kernel import KernelLoop
 from loopkit.core.poller import PollerInfo
@@ -118,6 +124,9 @@ class FaultInjector:
             adopted = sock is not None and adopt_socket(sock, klass)
             if "_os_read" in dir(type(transport)):
                 transport._os_read = faulty_read(faults)
+                adopted = True
+            if "_os_readv" in dir(type(transport)):
+                transport._os_readv = faulty_readv(faults)
                 adopted = True
             if "_os_write" in dir(type(transport)):
                 transport._os_write = faulty_write(faults)

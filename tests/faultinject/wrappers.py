@@ -8,8 +8,8 @@ state (``__slots__ = ()``), so the switch is allowed and the fd, the object
 and everything else stay the same. One subclass is made per loop; it carries
 that loop's :class:`~faultinject.plan.LoopFaults` as a class attribute.
 
-Pipe transports call ``self._os_read`` / ``self._os_write``; a faulty pair is
-set on the transport instance.
+Pipe transports call ``self._os_read`` or ``self._os_readv`` and
+``self._os_write``; faulty ones are set on the transport instance.
 
 Faults strike only calls made by loopkit's own code (the calling frame's
 module is ``loopkit`` or below): a test that reads a socket directly sees
@@ -115,6 +115,18 @@ def faulty_read(faults: LoopFaults, real: Callable[[int, int], bytes] = os.read)
         return real(fd, size)
 
     return read
+
+
+def faulty_readv(faults: LoopFaults, real: Callable[[int, Any], int] = os.readv) -> Any:
+    """An ``os.readv`` for one pipe transport: EINTR or EAGAIN now and then."""
+
+    def readv(fd: int, buffers: Any) -> int:
+        fault = faults.decide("read", fd)
+        if fault is not None:
+            raise error_for(fault)
+        return real(fd, buffers)
+
+    return readv
 
 
 def faulty_write(faults: LoopFaults, real: Callable[[int, Any], int] = os.write) -> Any:

@@ -35,6 +35,54 @@ def test_reads_until_eof_then_loses_the_connection_once(run: Run) -> None:
     assert proto.names() == ["made", "data", "eof", "lost"]
 
 
+def _os_pipe() -> tuple[Any, int]:
+    rfd, wfd = os.pipe()
+    return os.fdopen(rfd, "rb", 0), wfd
+
+
+def _socket_pipe() -> tuple[Any, int]:
+    reader, writer = socket.socketpair()
+    return reader, writer.detach()
+
+
+@pytest.mark.parametrize("make", [_os_pipe, _socket_pipe], ids=["pipe", "socket"])
+def test_each_chunk_is_the_protocols_own_bytes(run: Run, make: Callable[[], Any]) -> None:
+    """A small pipe is read straight into new bytes; other pipe-like fds of
+    one loop (here sockets) read through one shared buffer. Either way what
+    data_received gets is an immutable copy that later reads, of this fd or
+    another, never change; ``max_size`` bounds each read, as in asyncio."""
+
+    class Keeper(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.chunks: list[Any] = []
+
+        def data_received(self, data: bytes) -> None:
+            self.chunks.append(data)
+            super().data_received(data)
+
+    async def main() -> tuple[Keeper, Keeper]:
+        loop = asyncio.get_running_loop()
+        pipes = [make(), make()]
+        first_transport, first = await loop.connect_read_pipe(Keeper, pipes[0][0])
+        _, second = await loop.connect_read_pipe(Keeper, pipes[1][0])
+        first_transport.max_size = 1000
+        for (_, wfd), byte in ((pipes[0], b"a"), (pipes[1], b"b"), (pipes[0], b"c")):
+            os.write(wfd, byte * 3000)
+            await asyncio.sleep(0.01)
+        for _, wfd in pipes:
+            os.close(wfd)
+        await first.lost
+        await second.lost
+        return first, second
+
+    first, second = run(main())
+    assert all(type(chunk) is bytes for chunk in first.chunks + second.chunks)
+    assert max(len(chunk) for chunk in first.chunks) <= 1000
+    assert b"".join(first.chunks) == b"a" * 3000 + b"c" * 3000
+    assert b"".join(second.chunks) == b"b" * 3000
+
+
 def test_the_pipe_is_non_blocking_and_exposed_as_extra_info(run: Run) -> None:
     async def main() -> None:
         rfd, wfd = os.pipe()

@@ -26,6 +26,31 @@ def test_recv_waits_for_data(run: Any, loop: Any) -> None:
     run(main())
 
 
+def test_large_recvs_return_independent_bytes(run: Any, loop: Any) -> None:
+    """A large ``n`` is read through a buffer the loop reuses; each result
+    is still its own bytes object, of at most ``n`` bytes, unchanged by
+    later calls (waiting or not)."""
+
+    async def main() -> None:
+        a, b = socket_pair()
+        b.send(b"x" * 40_000)
+        await asyncio.sleep(0.01)
+        first = await loop.sock_recv(a, 256 * 1024)  # ready at once
+        waiting = loop.create_task(loop.sock_recv(a, 30_000))
+        await asyncio.sleep(0)
+        b.send(b"y" * 40_000)
+        second = await waiting
+        third = await loop.sock_recv(a, 1 << 20)  # more than the loop's buffer
+        assert type(first) is bytes and type(second) is bytes
+        assert first == b"x" * 40_000
+        assert second == b"y" * len(second) and 0 < len(second) <= 30_000
+        assert third == b"y" * (40_000 - len(second))
+        a.close()
+        b.close()
+
+    run(main())
+
+
 def test_recv_into(run: Any, loop: Any) -> None:
     async def main() -> None:
         a, b = socket_pair()

@@ -327,6 +327,43 @@ def test_buffered_protocol_reads_into_its_own_buffer(run: Any) -> None:
     run(main())
 
 
+def test_a_plain_protocol_keeps_each_chunk_it_was_given(run: Any) -> None:
+    """Reads go through one buffer shared by the loop's connections, but what
+    data_received gets is its own immutable bytes: later reads, on this
+    connection or another, never change a chunk the protocol kept."""
+
+    class Keeper(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.chunks: list[Any] = []
+
+        def data_received(self, data: bytes) -> None:
+            self.chunks.append(data)
+            super().data_received(data)
+
+    async def main() -> None:
+        first, first_proto, first_peer = await connect(Keeper)
+        second, second_proto, second_peer = await connect(Keeper)
+        sends = ((first_peer, first_proto, b"a", 3000), (second_peer, second_proto, b"b", 3000))
+        sends += ((first_peer, first_proto, b"c", 6000),)
+        for peer, proto, byte, total in sends:
+            peer.setblocking(True)
+            peer.sendall(byte * 3000)
+            await proto.receive(total)
+        assert all(type(chunk) is bytes for chunk in first_proto.chunks + second_proto.chunks)
+        assert b"".join(first_proto.chunks) == b"a" * 3000 + b"c" * 3000
+        assert b"".join(second_proto.chunks) == b"b" * 3000
+        for transport, proto, peer in (
+            (first, first_proto, first_peer),
+            (second, second_proto, second_peer),
+        ):
+            transport.close()
+            await proto.lost
+            peer.close()
+
+    run(main())
+
+
 def test_switching_to_a_buffered_protocol_while_reading(run: Any) -> None:
     async def main() -> None:
         transport, plain, peer = await connect()

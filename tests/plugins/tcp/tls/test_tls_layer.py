@@ -89,6 +89,39 @@ def test_client_and_server_roundtrip(
     run(main())
 
 
+def test_an_sslobject_subclass_of_the_context_is_used_for_reading(
+    tls_loop: asyncio.AbstractEventLoop,
+    run: Callable[..., Any],
+    server_ctx: ssl.SSLContext,
+    ca: Any,
+) -> None:
+    """Plain SSLObjects are read through their C object (a shortcut); a
+    context's ``sslobject_class`` may override ``read``, and is honoured."""
+    reads: list[int] = []
+
+    class CountingSSLObject(ssl.SSLObject):
+        def read(self, len: int = 1024, buffer: Any = None) -> Any:
+            result = super().read(len, buffer)
+            reads.append(result if isinstance(result, int) else len)
+            return result
+
+    client_ctx = ssl.create_default_context()  # its own: the fixture's is shared
+    ca.configure_trust(client_ctx)
+    client_ctx.sslobject_class = CountingSSLObject
+
+    async def main() -> None:
+        async with TLSServer(server_ctx, lambda: Recorder(echo=True)) as server:
+            client = Recorder()
+            transport, _ = await open_tls(client, client_ctx, server.port)
+            transport.write(b"counted")
+            assert await client.received(7) == b"counted"
+            assert sum(reads) >= 7
+            transport.close()
+            await client.closed
+
+    run(main())
+
+
 def test_writes_before_the_handshake_are_sent_after_it(
     run: Callable[..., Any], server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
 ) -> None:
