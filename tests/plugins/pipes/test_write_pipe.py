@@ -83,7 +83,9 @@ def test_buffer_drains_when_the_reader_catches_up_and_close_flushes(run: Run) ->
             Recorder, os.fdopen(wfd, "wb", 0)
         )
         transport.write(payload)
-        assert 0 < transport.get_write_buffer_size() < len(payload)
+        # Part of it is buffered; all of it when the first try met EAGAIN
+        # (real, or injected by the fault-injection run).
+        assert 0 < transport.get_write_buffer_size() <= len(payload)
         transport.close()  # must flush before closing
         assert transport.is_closing()
         received = bytearray()

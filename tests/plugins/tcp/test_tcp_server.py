@@ -246,6 +246,8 @@ def test_wait_closed_waits_for_close_and_for_every_connection(run: Any) -> None:
         server, port = await serve(factory)
         waiter = loop.create_task(server.wait_closed())
         _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while not protocols:  # the client is connected before the server accepts
+            await asyncio.sleep(0.001)
         await protocols[0].made
         await asyncio.sleep(0.01)
         assert not waiter.done()  # still serving

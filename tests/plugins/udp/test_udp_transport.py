@@ -328,7 +328,9 @@ def test_abort_drops_queued_datagrams(run_any: Any, recorder: Any, unix_peer: An
             except BlockingIOError:
                 break
             delivered += 1
-        assert 0 < delivered < len(sent)
+        # What the kernel took before abort() arrives (none of it when every
+        # send met EAGAIN, as under fault injection); the queued rest never does.
+        assert delivered < len(sent)
 
     run_any(main())
 
