@@ -219,6 +219,7 @@ def test_peer_disconnecting_mid_message_leaves_the_server_serving(
     goes away ends its own handler with IncompleteReadError; others are served."""
     path = str(tmp_path / "framed.sock")
     outcomes: list[str] = []
+    partial_sizes: list[int] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -228,7 +229,8 @@ def test_peer_disconnecting_mid_message_leaves_the_server_serving(
             await writer.drain()
             outcomes.append("served")
         except asyncio.IncompleteReadError as exc:
-            outcomes.append(f"incomplete after {len(exc.partial)}")
+            outcomes.append("incomplete")
+            partial_sizes.append(len(exc.partial))
         finally:
             writer.close()
 
@@ -248,7 +250,10 @@ def test_peer_disconnecting_mid_message_leaves_the_server_serving(
         await asyncio.sleep(0)
 
     run_any(main())
-    assert sorted(outcomes) == ["incomplete after 15", "served"]
+    assert sorted(outcomes) == ["incomplete", "served"]
+    # The 15 body bytes sent; fewer when the quitter's write was still queued
+    # (EAGAIN, as under fault injection) at abort(), which drops the queue.
+    assert partial_sizes[0] <= 15
     assert os.listdir(tmp_path) == ([] if REMOVED_ON_CLOSE else ["framed.sock"])
 
 
