@@ -31,7 +31,7 @@ from loopkit.plugins.subprocess.policywatch import (
     checked_watcher,
     policy_child_watcher,
 )
-from loopkit.plugins.subprocess.transport import SubprocessTransport, WatchFactory
+from loopkit.plugins.subprocess.transport import ChildSpec, SubprocessTransport, WatchFactory
 from loopkit.plugins.subprocess.watcher import ChildWatch
 
 from loopkit.core.hookspecs import hookimpl
@@ -60,21 +60,11 @@ def _refuse_text_mode(
 
 
 async def _start(
-    loop: Any,
-    protocol: asyncio.SubprocessProtocol,
-    args: Any,
-    shell: bool,
-    stdin: Any,
-    stdout: Any,
-    stderr: Any,
-    bufsize: int,
-    kwargs: dict[str, Any],
+    loop: Any, protocol: asyncio.SubprocessProtocol, spec: ChildSpec
 ) -> SubprocessTransport:
     watcher = policy_child_watcher()
     if watcher is None:
-        return await _start_watched(
-            loop, protocol, args, shell, stdin, stdout, stderr, bufsize, ChildWatch, kwargs
-        )
+        return await _start_watched(loop, protocol, spec, ChildWatch)
     # A watcher set through asyncio's policy: used as asyncio uses it (the
     # activity check before anything starts, the whole start-up inside it).
     with watcher as entered:
@@ -83,26 +73,16 @@ async def _start(
         def watch_factory(loop: Any, child: Any, on_exit: Any) -> PolicyWatch:
             return PolicyWatch(loop, child, on_exit, used)
 
-        return await _start_watched(
-            loop, protocol, args, shell, stdin, stdout, stderr, bufsize, watch_factory, kwargs
-        )
+        return await _start_watched(loop, protocol, spec, watch_factory)
 
 
 async def _start_watched(
     loop: Any,
     protocol: asyncio.SubprocessProtocol,
-    args: Any,
-    shell: bool,
-    stdin: Any,
-    stdout: Any,
-    stderr: Any,
-    bufsize: int,
+    spec: ChildSpec,
     watch_factory: WatchFactory,
-    kwargs: dict[str, Any],
 ) -> SubprocessTransport:
-    transport = SubprocessTransport(
-        loop, protocol, args, shell, stdin, stdout, stderr, bufsize, watch_factory, **kwargs
-    )
+    transport = SubprocessTransport(loop, protocol, spec, watch_factory)
     try:
         await transport._connected()
     except BaseException:
@@ -146,7 +126,8 @@ async def subprocess_shell(
     if self._debug:
         # The command itself is not logged: it may hold secrets.
         _logger.debug("run shell command %r", cmd)
-    transport = await _start(self, protocol, cmd, True, stdin, stdout, stderr, bufsize, kwargs)
+    spec = ChildSpec(cmd, True, stdin, stdout, stderr, bufsize, kwargs)
+    transport = await _start(self, protocol, spec)
     if self._debug:
         _logger.info("run shell command: %r", transport)
     return transport, protocol
@@ -181,9 +162,8 @@ async def subprocess_exec(
     protocol = protocol_factory()
     if self._debug:
         _logger.debug("execute program %r", program)
-    transport = await _start(
-        self, protocol, (program, *args), False, stdin, stdout, stderr, bufsize, kwargs
-    )
+    spec = ChildSpec((program, *args), False, stdin, stdout, stderr, bufsize, kwargs)
+    transport = await _start(self, protocol, spec)
     if self._debug:
         _logger.info("execute program %r: %r", program, transport)
     return transport, protocol

@@ -43,12 +43,32 @@ import subprocess
 import warnings
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from loopkit.plugins.subprocess.watcher import Child, ChildWatch, kill_and_reap
 
 #: Makes the watch of a new child: ``factory(loop, child, on_exit)``.
 WatchFactory = Callable[[Any, Child, Callable[[int], None]], Any]
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """What to start, as ``subprocess_exec`` / ``subprocess_shell`` checked it.
+
+    One object instead of seven arguments handed down through every step of
+    the start-up. ``popen_kwargs`` goes to :class:`subprocess.Popen` as is,
+    except ``extra`` (the transport's extra info, as in asyncio).
+    """
+
+    args: Any
+    shell: bool
+    stdin: Any
+    stdout: Any
+    stderr: Any
+    bufsize: int
+    popen_kwargs: dict[str, Any]
+
 
 _logger = logging.getLogger("asyncio")
 
@@ -99,20 +119,11 @@ class SubprocessTransport(asyncio.SubprocessTransport):
         self,
         loop: Any,
         protocol: asyncio.SubprocessProtocol,
-        args: Any,
-        shell: bool,
-        stdin: Any,
-        stdout: Any,
-        stderr: Any,
-        bufsize: int,
+        spec: ChildSpec,
         watch_factory: WatchFactory = ChildWatch,
-        /,
-        extra: dict[str, Any] | None = None,
-        **popen_kwargs: Any,
     ) -> None:
-        # ``watch_factory`` is positional-only so that no Popen keyword a
-        # caller passes through can ever reach it.
-        super().__init__(extra)
+        popen_kwargs = dict(spec.popen_kwargs)
+        super().__init__(popen_kwargs.pop("extra", None))
         self._loop = loop
         self._protocol: Any = protocol
         self._closed = False
@@ -126,13 +137,13 @@ class SubprocessTransport(asyncio.SubprocessTransport):
         # anything exists that would need cleaning up.
         try:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                args,
-                shell=shell,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
+                spec.args,
+                shell=spec.shell,
+                stdin=spec.stdin,
+                stdout=spec.stdout,
+                stderr=spec.stderr,
                 universal_newlines=False,
-                bufsize=bufsize,
+                bufsize=spec.bufsize,
                 **popen_kwargs,
             )
         except BaseException:
