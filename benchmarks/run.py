@@ -102,6 +102,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="gc.freeze() what start-up left alive, so that full collections do not also "
         "scan each loop library's import-time objects (a small-heap artefact)",
     )
+    parser.add_argument(
+        "--malloc-tuned",
+        action="store_true",
+        help="fix glibc's malloc thresholds in every worker (asyncio's best case: its "
+        "recv(262144) reads then stay off mmap/mremap/munmap; see docs/performance.rst)",
+    )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument(
         "--chart", type=Path, default=None, help="with --json: also draw the ratios (chart.py)"
@@ -198,6 +204,18 @@ def _choose_loops(requested: list[str] | None) -> tuple[list[str], list[str]]:
     return ordered, notes
 
 
+#: glibc allocator settings for ``--malloc-tuned``. With the default dynamic
+#: thresholds, a 256 KiB ``bytes`` (asyncio reads with ``recv(262144)``) may
+#: be mmap'ed, shrunk with mremap and munmap'ed on every read, for the life of
+#: a process or never, depending on its allocation history. Fixing the
+#: thresholds takes that out of the comparison for every loop alike.
+MALLOC_TUNED_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": "1048576",
+    "MALLOC_TRIM_THRESHOLD_": "4194304",
+    "MALLOC_TOP_PAD_": "1048576",
+}
+
+
 def _measure(scenario: Scenario, loop_name: str, options: Sequence[str]) -> dict[str, Any]:
     """Run one worker process; return its record, or raise RuntimeError.
 
@@ -229,7 +247,8 @@ def _header(args: argparse.Namespace, loop_names: Sequence[str], notes: Sequence
         f"on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
         f"- loops: {versions}",
         f"- {args.repeats} repeat(s), {'quick' if args.quick else 'full'} sizes, "
-        f"{args.clock} clock{', start-up objects gc-frozen' if args.gc_freeze else ''}, "
+        f"{args.clock} clock{', start-up objects gc-frozen' if args.gc_freeze else ''}"
+        f"{', glibc malloc thresholds fixed (--malloc-tuned)' if args.malloc_tuned else ''}, "
         "one fresh process per measurement, interleaved",
         "- cells: median (min..max) over repeats; ratios: median vs asyncio's median, "
         "> 1 means better than asyncio (for costs such as µs/request: less than asyncio's), "
@@ -384,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not loop_names:
         raise SystemExit("no loop to benchmark")
 
+    if args.malloc_tuned:
+        os.environ.update(MALLOC_TUNED_ENV)  # inherited by every worker and load generator
     started = time.monotonic()
     worker_options = [
         *(["--quick"] if args.quick else []),
@@ -412,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "quick": args.quick,
             "clock": args.clock,
             "gc_freeze": args.gc_freeze,
+            "malloc_tuned": args.malloc_tuned,
             "samples": collected.records,
             "errors": [{"scenario": s, "loop": lp, "error": m} for (s, lp), m in errors.items()],
             "skipped": [{"scenario": s, "loop": lp, "reason": m} for (s, lp), m in skipped.items()],

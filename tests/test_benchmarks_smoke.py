@@ -167,3 +167,22 @@ def test_an_unknown_group_is_refused_with_the_known_groups() -> None:
     assert done.returncode != 0
     assert "unknown group(s): no_such_group" in done.stderr
     assert "core, transport" in done.stderr
+
+
+def test_malloc_tuned_run_says_so_in_its_header() -> None:
+    command = [
+        sys.executable,
+        str(RUN),
+        "--quick",
+        "--repeats",
+        "1",
+        "--loops",
+        "asyncio",
+        "--only",
+        "call_soon",
+        "--malloc-tuned",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert "glibc malloc thresholds fixed (--malloc-tuned)" in done.stdout
