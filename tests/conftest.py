@@ -141,16 +141,19 @@ def poller_loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEven
         new_loop.close()
 
 
-@pytest.fixture
-def run(
-    loop: asyncio.AbstractEventLoop,
-) -> Callable[[Coroutine[Any, Any, _T]], _T]:
-    """Run a coroutine to completion on ``loop``, failing after 10 seconds."""
+def runner_on(loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
+    """``run(coro, timeout=10.0)`` on ``loop``: fails the test after ``timeout`` seconds."""
 
     def runner(coro: Coroutine[Any, Any, _T], timeout: float = 10.0) -> _T:
         return loop.run_until_complete(asyncio.wait_for(coro, timeout))
 
     return runner
+
+
+@pytest.fixture
+def run(loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
+    """Run a coroutine to completion on ``loop``, failing after 10 seconds."""
+    return runner_on(loop)
 
 
 #: The reference implementation first, then loopkit: a behaviour test
@@ -174,12 +177,6 @@ def any_loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventLo
 
 
 @pytest.fixture
-def run_any(
-    any_loop: asyncio.AbstractEventLoop,
-) -> Callable[[Coroutine[Any, Any, _T]], _T]:
+def run_any(any_loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
     """Run a coroutine to completion on ``any_loop``, failing after 10 seconds."""
-
-    def runner(coro: Coroutine[Any, Any, _T], timeout: float = 10.0) -> _T:
-        return any_loop.run_until_complete(asyncio.wait_for(coro, timeout))
-
-    return runner
+    return runner_on(any_loop)

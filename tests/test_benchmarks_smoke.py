@@ -37,19 +37,15 @@ def _scenario(kind: str) -> Scenario:
     )
 
 
+def _quick_call_soon_run(loops: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """One quick repeat of the call_soon scenario on ``loops``."""
+    command = [sys.executable, str(RUN), "--quick", "--repeats", "1", "--loops", loops]
+    command += ["--only", "call_soon", *options]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
 def test_quick_run_prints_a_table_with_a_ratio_against_asyncio() -> None:
-    command = [
-        sys.executable,
-        str(RUN),
-        "--quick",
-        "--repeats",
-        "1",
-        "--loops",
-        "loopkit,asyncio",
-        "--only",
-        "call_soon",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    done = _quick_call_soon_run("loopkit,asyncio")
 
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -170,19 +166,7 @@ def test_an_unknown_group_is_refused_with_the_known_groups() -> None:
 
 
 def test_malloc_tuned_run_says_so_in_its_header() -> None:
-    command = [
-        sys.executable,
-        str(RUN),
-        "--quick",
-        "--repeats",
-        "1",
-        "--loops",
-        "asyncio",
-        "--only",
-        "call_soon",
-        "--malloc-tuned",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    done = _quick_call_soon_run("asyncio", "--malloc-tuned")
 
     assert done.returncode == 0, done.stderr
     assert "glibc malloc thresholds fixed (--malloc-tuned)" in done.stdout
