@@ -51,6 +51,20 @@ class _Watchdog:
         self._thread.join()
 
 
+def _run_while_producing(loop: Any, *producers: threading.Thread, watchdog: Any = None) -> None:
+    """Start ``producers``, run ``loop`` until stopped, then join them (and
+    disarm ``watchdog``) whatever happened."""
+    try:
+        for producer in producers:
+            producer.start()
+        loop.run_forever()
+    finally:
+        for producer in producers:
+            producer.join()
+        if watchdog is not None:
+            watchdog.close()
+
+
 @pytest.fixture
 def bare_loop() -> Iterator[Any]:
     """A loop with no fd watched but its own wake-up fd."""
@@ -119,13 +133,7 @@ def test_a_sleeping_loop_is_woken_and_the_wakeup_drained(bare_loop: Any) -> None
         loop.call_soon_threadsafe(ran.append, "woken")
         loop.call_soon_threadsafe(loop.stop)
 
-    thread = threading.Thread(target=later)
-    try:
-        thread.start()
-        loop.run_forever()
-    finally:
-        thread.join()
-        watchdog.close()
+    _run_while_producing(loop, threading.Thread(target=later), watchdog=watchdog)
     assert not watchdog.rescued
     assert ran == ["woken"]
     # A second run must not return at once because of a left-over wake-up
@@ -169,12 +177,7 @@ def test_a_call_while_the_loop_decides_how_long_to_sleep_still_wakes_it(
             loop.call_soon_threadsafe(loop.stop)
             loop._write_to_self()
 
-    thread = threading.Thread(target=producer)
-    try:
-        thread.start()
-        loop.run_forever()
-    finally:
-        thread.join()
+    _run_while_producing(loop, threading.Thread(target=producer))
     assert finished.is_set()
     assert lost == []
 
@@ -202,13 +205,7 @@ def test_no_wakeup_is_lost_with_no_fd_watched(bare_loop: Any) -> None:
             if i % 4 == 0:
                 time.sleep(0.0002)
 
-    thread = threading.Thread(target=producer)
-    try:
-        thread.start()
-        loop.run_forever()
-    finally:
-        thread.join()
-        watchdog.close()
+    _run_while_producing(loop, threading.Thread(target=producer), watchdog=watchdog)
     assert not watchdog.rescued, f"lost wake-up after {len(done)} of {rounds} calls"
     assert done == list(range(rounds))
 
@@ -239,13 +236,7 @@ def test_no_wakeup_is_lost_while_timers_decide_how_long_the_loop_sleeps(
             time.sleep(0.0003)
 
     loop.call_soon(tick)
-    thread = threading.Thread(target=producer)
-    try:
-        thread.start()
-        loop.run_forever()
-    finally:
-        thread.join()
-        watchdog.close()
+    _run_while_producing(loop, threading.Thread(target=producer), watchdog=watchdog)
     assert not watchdog.rescued, f"lost wake-up after {len(done)} of {rounds} calls"
     assert done == list(range(rounds))
     assert timers_fired
@@ -274,14 +265,7 @@ def test_many_threads_into_a_loop_with_no_fd_watched_lose_nothing(bare_loop: Any
                 time.sleep(0.0003)  # let the loop fall asleep between bursts
 
     threads = [threading.Thread(target=producer, args=(n,)) for n in range(threads_count)]
-    try:
-        for thread in threads:
-            thread.start()
-        loop.run_forever()
-    finally:
-        for thread in threads:
-            thread.join()
-        watchdog.close()
+    _run_while_producing(loop, *threads, watchdog=watchdog)
     assert not watchdog.rescued, f"lost wake-up: {len(received)} of {total} calls ran"
     assert len(set(received)) == total
     for worker in range(threads_count):
