@@ -8,11 +8,15 @@ is one.
 Theory of operation:
 
 * *Reading* is a reader watcher on the socket's fd. A BufferedProtocol
-  lends a buffer that ``recv_into`` fills. A plain Protocol gets a ``bytes``
-  copy of what ``recv_into`` put in the loop's shared receive buffer (see
-  :func:`receive_buffer`): asking ``recv`` for 256 KiB makes the C library
-  map (mmap), shrink (mremap) and unmap that much for every read, three
-  system calls that cost more than the read itself. The watcher is
+  lends a buffer that ``recv_into`` fills. A plain Protocol gets ``bytes``
+  made one of two ways. While the peer sends little, ``recv(64 KiB)``: one
+  call, and the C library serves and shrinks a block that size from its
+  heap. Once a read fills those 64 KiB, ``recv_into`` the loop's shared
+  256 KiB buffer (see :func:`receive_buffer`) and a copy of what arrived,
+  until a read brings under 16 KiB. Never ``recv(256 KiB)``, as asyncio
+  does: a request that large makes glibc map (mmap), shrink (mremap) and
+  unmap it for every read, three system calls that cost more than the read
+  itself. The watcher is
   registered only while reading is wanted (not paused, not closing), so a
   paused transport costs the poller nothing.
 * *Writing* goes straight to the kernel while nothing is queued; only what the
@@ -40,8 +44,17 @@ from asyncio import constants, futures, protocols, transports, trsock
 from asyncio.log import logger
 from typing import Any
 
-#: Bytes asked of the kernel per read for a plain Protocol.
+#: Bytes asked of the kernel per read for a plain Protocol while the peer
+#: sends a lot (read into the loop's shared buffer, see receive_buffer()).
 MAX_READ_SIZE = 256 * 1024
+#: Bytes asked of ``recv`` per read while the peer sends little. Below the C
+#: library's mmap threshold (128 KiB in glibc), so the bytes object comes
+#: from the heap and is shrunk in place: one call, no copy.
+SMALL_READ_SIZE = 64 * 1024
+#: A read into the shared buffer that brings less than this goes back to
+#: small reads (a gap between the two sizes, so that a peer sending about
+#: SMALL_READ_SIZE at a time does not flip the mode on every read).
+BACK_TO_SMALL_READS = SMALL_READ_SIZE // 4
 #: Default high-water mark of the write queue (the low mark is a quarter).
 DEFAULT_HIGH_WATER = 64 * 1024
 #: After this many writes to a lost connection, each further one is logged.
@@ -135,7 +148,9 @@ class StreamTransport(transports.Transport):
         self._loop = loop
         self._sock: socket.socket | None = sock
         self._sock_fd = sock.fileno()
-        self._receive_view = receive_buffer(loop)
+        #: None while reads are small; the loop's shared buffer after a read
+        #: filled SMALL_READ_SIZE, until one brings less than BACK_TO_SMALL_READS.
+        self._large_reads: memoryview | None = None
         self._server = server
         self._protocol: Any = None
         self._buffered = False
@@ -233,9 +248,12 @@ class StreamTransport(transports.Transport):
     def _read_ready(self) -> None:
         if self._conn_lost:
             return
-        view = self._receive_view
+        view = self._large_reads
         try:
-            nbytes = self._sock.recv_into(view)  # type: ignore[union-attr]
+            if view is None:
+                data = self._sock.recv(SMALL_READ_SIZE)  # type: ignore[union-attr]
+            else:
+                data = view[: self._sock.recv_into(view)].tobytes()  # type: ignore[union-attr]
         except _TRY_AGAIN:
             return
         except (SystemExit, KeyboardInterrupt):
@@ -243,11 +261,16 @@ class StreamTransport(transports.Transport):
         except BaseException as exc:
             self._fatal_error(exc, "Fatal read error on socket transport")
             return
-        if not nbytes:
+        if not data:
             self._read_eof()
             return
+        if view is None:
+            if len(data) == SMALL_READ_SIZE:
+                self._large_reads = receive_buffer(self._loop)
+        elif len(data) < BACK_TO_SMALL_READS:
+            self._large_reads = None
         try:
-            self._protocol.data_received(view[:nbytes].tobytes())
+            self._protocol.data_received(data)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:

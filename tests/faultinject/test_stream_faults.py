@@ -118,7 +118,7 @@ async def close_all(server: Any, *transports: Any) -> None:
 
 def test_eintr_on_recv_is_retried_and_nothing_is_lost(make_loop: MakeLoop) -> None:
     loop = make_loop(FaultPlan(seed=1))
-    faults_of(loop).script("recv_into", EINTR, times=3)
+    faults_of(loop).script("recv", EINTR, times=3)
 
     async def main() -> bytes:
         server, client, transport = await echo_round_trip(PAYLOAD)
@@ -126,7 +126,7 @@ def test_eintr_on_recv_is_retried_and_nothing_is_lost(make_loop: MakeLoop) -> No
         return bytes(client.data)
 
     assert run_on(loop, main()) == PAYLOAD
-    assert faults_of(loop).injected["recv_into", EINTR] == 3
+    assert faults_of(loop).injected["recv", EINTR] == 3
 
 
 def test_eagain_on_recv_into_of_a_buffered_protocol_is_retried(make_loop: MakeLoop) -> None:
@@ -183,7 +183,7 @@ def test_eintr_and_eagain_everywhere_are_invisible(make_loop: MakeLoop) -> None:
     expected = PAYLOAD + b"".join(b"message %03d;" % number for number in range(100))
     assert run_on(loop, main()) == expected
     injected = faults_of(loop).injected
-    assert injected["recv_into", EINTR] and injected["recv_into", EAGAIN]
+    assert injected["recv", EINTR] and injected["recv", EAGAIN]
     assert injected["send", EINTR] and injected["send", EAGAIN]
 
 
@@ -198,7 +198,7 @@ def test_econnreset_ends_only_the_connection_it_hits(make_loop: MakeLoop) -> Non
         doomed, doomed_proto = await loop.create_connection(Collector, "127.0.0.1", port)
         other, other_proto = await loop.create_connection(Collector, "127.0.0.1", port)
         fd = doomed.get_extra_info("socket").fileno()
-        faults_of(loop).script("recv_into", ECONNRESET, fd=fd)
+        faults_of(loop).script("recv", ECONNRESET, fd=fd)
         doomed.write(b"hello")
         other.write(b"still here")
         assert isinstance(await doomed_proto.lost, ConnectionResetError)
@@ -209,7 +209,7 @@ def test_econnreset_ends_only_the_connection_it_hits(make_loop: MakeLoop) -> Non
         await close_all(server, other)
 
     run_on(loop, main())
-    assert faults_of(loop).injected["recv_into", ECONNRESET] == 1
+    assert faults_of(loop).injected["recv", ECONNRESET] == 1
     assert errors == []  # a reset peer is an ordinary end, not a loop error
     assert not loop.is_closed()
 

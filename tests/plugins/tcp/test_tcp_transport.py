@@ -366,6 +366,54 @@ def test_a_plain_protocol_keeps_each_chunk_it_was_given(run: Any) -> None:
     run(main())
 
 
+@pytest.mark.no_fault_injection(reason="counts how much each read brings")
+def test_reads_grow_for_a_flood_and_shrink_again_losing_nothing(run: Any) -> None:
+    """Small reads use recv(64 KiB); a read that fills it switches to the
+    loop's shared 256 KiB buffer, and a small read switches back. Every byte
+    arrives in order across both switches, and a chunk read through the
+    shared buffer is not changed by the reads after it."""
+    from loopkit.plugins.tcp.stream_transport import BACK_TO_SMALL_READS, SMALL_READ_SIZE
+
+    class Keeper(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.chunks: list[bytes] = []
+
+        def data_received(self, data: bytes) -> None:
+            self.chunks.append(data)
+            super().data_received(data)
+
+    flood = bytes(range(256)) * 2048  # 512 KiB, the byte order is visible
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        transport, proto, peer = await connect(Keeper)
+        await loop.sock_sendall(peer, b"small")
+        await proto.receive(5)
+        assert transport._large_reads is None
+        transport.pause_reading()  # let the flood pile up in the kernel
+        sending = loop.create_task(loop.sock_sendall(peer, flood))
+        await asyncio.sleep(0.05)
+        transport.resume_reading()
+        await sending
+        await proto.receive(5 + len(flood))
+        large_chunks = [chunk for chunk in proto.chunks if len(chunk) > SMALL_READ_SIZE]
+        assert large_chunks, [len(chunk) for chunk in proto.chunks]
+        assert transport._large_reads is not None
+        kept = [bytes(chunk) for chunk in large_chunks]
+        await loop.sock_sendall(peer, b"tail")
+        await proto.receive(5 + len(flood) + 4)
+        assert proto.chunks[-1] == b"tail" and len(b"tail") < BACK_TO_SMALL_READS
+        assert transport._large_reads is None
+        assert large_chunks == kept
+        assert bytes(proto.data) == b"small" + flood + b"tail"
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
 def test_switching_to_a_buffered_protocol_while_reading(run: Any) -> None:
     async def main() -> None:
         transport, plain, peer = await connect()
