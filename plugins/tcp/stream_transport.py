@@ -21,7 +21,9 @@ Theory of operation:
   paused transport costs the poller nothing.
 * *Writing* goes straight to the kernel while nothing is queued; only what the
   kernel does not take is queued, and a writer watcher drains the queue with
-  ``sendmsg`` (scatter-gather) when there are several chunks. The protocol is
+  ``sendmsg`` (scatter-gather) when there are several chunks. ``writelines``
+  of a few small buffers is one joined ``write`` (cheaper than gathering
+  them). The protocol is
   paused above the high-water mark and resumed at or below the low-water mark.
 * *Closing* is ``close()`` (flush, then close), ``abort()`` (drop the queue,
   close now) or a fatal error. Whatever the path, ``connection_lost`` runs
@@ -55,6 +57,10 @@ SMALL_READ_SIZE = 64 * 1024
 #: small reads (a gap between the two sizes, so that a peer sending about
 #: SMALL_READ_SIZE at a time does not flip the mode on every read).
 BACK_TO_SMALL_READS = SMALL_READ_SIZE // 4
+#: writelines() with nothing queued joins buffers up to this many bytes in all
+#: and sends them as one write(): a copy of that much costs less than
+#: sendmsg's gathering and the queue work around it.
+JOIN_WRITELINES_UP_TO = 64 * 1024
 #: Default high-water mark of the write queue (the low mark is a quarter).
 DEFAULT_HIGH_WATER = 64 * 1024
 #: After this many writes to a lost connection, each further one is logged.
@@ -366,11 +372,21 @@ class StreamTransport(transports.Transport):
         self._maybe_pause_protocol()
 
     def writelines(self, list_of_data: Any) -> None:
-        """Send several buffers in one scatter-gather ``sendmsg`` where possible."""
+        """Send several buffers, in order.
+
+        With nothing queued and at most JOIN_WRITELINES_UP_TO bytes in all,
+        they are joined and go through :meth:`write`; otherwise they are
+        queued and sent by scatter-gather ``sendmsg`` without being copied.
+        """
         if self._eof:
             raise RuntimeError("Cannot call writelines() after write_eof()")
         if self._empty_waiter is not None:
             raise RuntimeError("unable to writelines; sendfile is in progress")
+        if list_of_data.__class__ is not list:
+            list_of_data = list(list_of_data)
+        if not self._buffer and sum(map(len, list_of_data)) <= JOIN_WRITELINES_UP_TO:
+            self.write(b"".join(list_of_data))
+            return
         chunks = [data if isinstance(data, bytes) else bytes(data) for data in list_of_data]
         if not chunks:
             return

@@ -12,6 +12,7 @@ from asyncio import trsock
 from typing import Any
 
 import pytest
+from loopkit.plugins.tcp.stream_transport import JOIN_WRITELINES_UP_TO
 from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
 
 
@@ -97,6 +98,45 @@ def test_writelines_sends_every_buffer_in_order(run: Any) -> None:
         transport.writelines([b"ab", bytearray(b"cd"), memoryview(b"ef"), b""])
         assert transport.get_write_buffer_size() == 0  # sent at once
         assert await peer_recv_all(peer, 6) == b"abcdef"
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_writelines_takes_any_iterable_and_keeps_order_behind_a_queue(run: Any) -> None:
+    """Small writelines() are joined into one write when nothing is queued,
+    and queued behind earlier data otherwise; either way the bytes arrive in
+    the order they were given, from a list or from a generator."""
+
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        transport.writelines(b"%d," % i for i in range(3))  # a generator, joined
+        assert transport.get_write_buffer_size() == 0
+        in_kernel = fill_kernel_buffers(transport.get_extra_info("socket")._sock)
+        transport.write(b"queued;")
+        transport.writelines([b"then", bytearray(b" "), memoryview(b"these")])
+        transport.writelines(b"x" for _ in range(2))
+        assert transport.get_write_buffer_size() == len(b"queued;then thesexx")
+        received = await peer_recv_all(peer, 6 + in_kernel + 19)
+        assert received[:6] == b"0,1,2,"
+        assert received[6 + in_kernel :] == b"queued;then thesexx"
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_writelines_refuses_what_is_not_bytes(run: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        with pytest.raises(TypeError):
+            transport.writelines([b"ok", "text"])
+        with pytest.raises(TypeError):
+            transport.writelines([b"y" * JOIN_WRITELINES_UP_TO, "text"])
+        assert transport.get_write_buffer_size() == 0
         transport.close()
         await proto.lost
         peer.close()
@@ -513,10 +553,12 @@ def test_writelines_with_more_buffers_than_one_sendmsg_takes(run: Any) -> None:
     async def main() -> None:
         transport, proto, peer = await connect()
         in_kernel = fill_kernel_buffers(transport.get_extra_info("socket")._sock)
-        chunks = [b"%06d" % i for i in range(5000)]  # more than IOV_MAX buffers
+        # More than IOV_MAX buffers, and more bytes than writelines() joins.
+        chunks = [b"%015d;" % i for i in range(5000)]
+        assert JOIN_WRITELINES_UP_TO < 16 * 5000
         transport.writelines(chunks)
-        assert transport.get_write_buffer_size() == 6 * 5000
-        received = await peer_recv_all(peer, in_kernel + 6 * 5000)
+        assert transport.get_write_buffer_size() == 16 * 5000
+        received = await peer_recv_all(peer, in_kernel + 16 * 5000)
         assert received[in_kernel:] == b"".join(chunks)
         transport.close()
         await proto.lost
