@@ -13,7 +13,8 @@ The loop methods it contributes are plain functions taking the loop as
 * :mod:`~loopkit.plugins.tcp.tlswire`: plugging the TLS layer in, start_tls.
 
 This module must never hold per-loop state: everything lives on the loop
-(the shared receive buffer is ``_stream_receive_buffer``) or the transports.
+(the shared receive buffer is ``_stream_receive_buffer``, the TLS layer's
+decryption buffer ``_tls_scratch_buffer``) or the transports.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def loopkit_loop_methods() -> dict[str, Any]:
     """The TCP part of the asyncio loop API, and the receive-buffer slot."""
     return {
         "_stream_receive_buffer": None,
+        "_tls_scratch_buffer": None,
         "create_connection": connect.create_connection,
         "connect_accepted_socket": connect.connect_accepted_socket,
         "create_server": listen.create_server,

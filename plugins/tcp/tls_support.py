@@ -8,7 +8,6 @@ decryption goes through. Nothing here keeps per-connection state.
 from __future__ import annotations
 
 import ssl
-import threading
 from typing import Any
 
 __all__ = [
@@ -40,25 +39,23 @@ LOST_WRITES_BEFORE_WARNING = 5
 AGAIN = (ssl.SSLWantReadError, ssl.SSLWantWriteError, ssl.SSLSyscallError)
 
 
-_scratch = threading.local()
-
-
-def scratch_buffer(size: int) -> memoryview:
-    """This thread's decryption buffer of at least ``size`` bytes, shared by
-    its connections: delivery is synchronous, and each batch is copied out
-    before the application runs."""
-    view: memoryview | None = getattr(_scratch, "view", None)
+def scratch_buffer(loop: Any, size: int) -> memoryview:
+    """The loop's decryption buffer, of at least ``size`` bytes, shared by
+    its TLS connections: delivery is synchronous (a loop runs in one thread
+    at a time), and each batch is copied out before the application runs.
+    (The layer also runs on other loops, which lack the attribute at first.)"""
+    view: memoryview | None = getattr(loop, "_tls_scratch_buffer", None)
     if view is None or view.nbytes < size:
-        view = _scratch.view = memoryview(bytearray(size))
+        view = loop._tls_scratch_buffer = memoryview(bytearray(size))
     return view
 
 
 def fast_reader(sslobj: ssl.SSLObject) -> Any:
     """What :func:`decrypt_into` should read through for ``sslobj``.
 
-    A plain ``ssl.SSLObject`` forwards ``read`` and ``pending`` to the C
-    object it wraps, one Python call each per record; reading that C object
-    directly spares them. A subclass (``SSLContext.sslobject_class``) may
+    A plain ``ssl.SSLObject`` forwards ``read``, ``write`` and ``pending``
+    to the C object it wraps, one Python call each per record; calling that
+    C object directly spares them. A subclass (``SSLContext.sslobject_class``) may
     override those methods, and is then used as it is.
     """
     if sslobj.__class__ is ssl.SSLObject:
