@@ -126,7 +126,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--repeats must be at least 1")
     args.tables = None
     if args.report is not None:
-        paths = report_paths(args.report)
+        paths = report_paths(args.report, args.malloc_tuned)
         args.markdown = args.markdown or paths["markdown"]
         args.json = args.json or paths["json"]
         args.chart = args.chart or paths["chart"]
@@ -139,9 +139,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def report_paths(directory: Path) -> dict[str, Path]:
-    """The files ``--report DIR`` writes, named after this Python (``-py311``)."""
+def report_paths(directory: Path, malloc_tuned: bool = False) -> dict[str, Path]:
+    """The files ``--report DIR`` writes, named after this Python (``-py311``),
+    and after the allocator setting (``-py311-malloc-tuned``) so that the two
+    views of one machine sit side by side."""
     tag = f"py{sys.version_info.major}{sys.version_info.minor}"
+    if malloc_tuned:
+        tag += "-malloc-tuned"
     return {
         "markdown": directory / f"benchmarks-{tag}.md",
         "tables": directory / f"benchmarks-{tag}-tables.md.inc",

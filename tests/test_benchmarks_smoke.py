@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.report import Measurement, main_table, speed_ratio
-from benchmarks.run import _choose_scenarios
+from benchmarks.run import _choose_scenarios, report_paths
 from benchmarks.scenarios import Sample, Scenario, load_all
 
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
@@ -170,3 +170,14 @@ def test_malloc_tuned_run_says_so_in_its_header() -> None:
 
     assert done.returncode == 0, done.stderr
     assert "glibc malloc thresholds fixed (--malloc-tuned)" in done.stdout
+
+
+def test_report_files_of_a_malloc_tuned_run_are_named_apart() -> None:
+    tag = f"py{sys.version_info.major}{sys.version_info.minor}"
+    default = report_paths(Path("out"))
+    tuned = report_paths(Path("out"), malloc_tuned=True)
+
+    assert default["markdown"] == Path("out") / f"benchmarks-{tag}.md"
+    assert tuned["markdown"] == Path("out") / f"benchmarks-{tag}-malloc-tuned.md"
+    assert tuned["tables"] == Path("out") / f"benchmarks-{tag}-malloc-tuned-tables.md.inc"
+    assert set(default.values()).isdisjoint(tuned.values())
