@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import itertools
 import os
 import sys
 import threading
@@ -72,6 +73,7 @@ else:
     _CoroutineLike: TypeAlias = Generator[Any, None, _T] | Coroutine[Any, Any, _T]
 
 _DEBUG_STACK_DEPTH = 10
+_repeat = itertools.repeat
 
 
 def _format_handle(handle: events.Handle) -> str:
@@ -617,7 +619,8 @@ class KernelLoop(
             # queue, and only with asyncio's own Handle and TimerHandle, whose
             # _run is known; debug mode still goes through _run.
             popleft = ready.popleft
-            for _ in range(ntodo):
+            # repeat(), not range(): counting past 256 allocates an int per callback.
+            for _ in _repeat(None, ntodo):
                 handle = popleft()
                 if handle._cancelled:
                     continue
