@@ -2,7 +2,7 @@
 
 Usage (the runner does this; run it by hand to debug a scenario)::
 
-    python benchmarks/worker.py SCENARIO LOOP [--quick]
+    python benchmarks/worker.py SCENARIO LOOP [--quick | --size N]
 
 ``--profile`` runs the measurement under cProfile and prints the busiest
 functions to stderr (the timing is then inflated; use it to see where the
@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scenario")
     parser.add_argument("loop", choices=loops.LOOP_NAMES)
     parser.add_argument("--quick", action="store_true", help="use the small size")
+    parser.add_argument(
+        "--size", type=int, default=None, help="run this many units instead of the full size"
+    )
     parser.add_argument("--profile", action="store_true", help="print a cProfile summary to stderr")
     parser.add_argument(
         "--profile-timer",
@@ -60,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown scenario {args.scenario!r}; known: {', '.join(scenarios)}")
     chosen = scenarios[args.scenario]
     size = chosen.quick_size if args.quick else chosen.size
+    if args.size is not None:
+        if args.size < 1:
+            parser.error(f"--size must be at least 1, got {args.size}")
+        size = args.size
     new_loop = loops.factory(args.loop)
     if args.gc_freeze:
         # One loop made and closed first, so lazily imported modules and
