@@ -12,8 +12,24 @@ from asyncio import trsock
 from typing import Any
 
 import pytest
-from loopkit.plugins.tcp.stream_transport import JOIN_WRITELINES_UP_TO
+from loopkit.plugins.tcp.stream_transport import (
+    BACK_TO_SMALL_READS,
+    JOIN_WRITELINES_UP_TO,
+    SMALL_READ_SIZE,
+)
 from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
+
+
+class Keeper(Recorder):
+    """A Recorder that also keeps every chunk data_received was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chunks: list[bytes] = []
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append(data)
+        super().data_received(data)
 
 
 async def connect(protocol: Any = None, **kw: Any) -> tuple[Any, Any, socket.socket]:
@@ -370,18 +386,8 @@ def test_buffered_protocol_reads_into_its_own_buffer(run: Any) -> None:
 
 
 def test_a_plain_protocol_keeps_each_chunk_it_was_given(run: Any) -> None:
-    """Reads go through one buffer shared by the loop's connections, but what
-    data_received gets is its own immutable bytes: later reads, on this
-    connection or another, never change a chunk the protocol kept."""
-
-    class Keeper(Recorder):
-        def __init__(self) -> None:
-            super().__init__()
-            self.chunks: list[Any] = []
-
-        def data_received(self, data: bytes) -> None:
-            self.chunks.append(data)
-            super().data_received(data)
+    """What data_received gets is its own immutable bytes: later reads, on
+    this connection or another, never change a chunk the protocol kept."""
 
     async def main() -> None:
         first, first_proto, first_peer = await connect(Keeper)
@@ -412,17 +418,6 @@ def test_reads_grow_for_a_flood_and_shrink_again_losing_nothing(run: Any) -> Non
     loop's shared 256 KiB buffer, and a small read switches back. Every byte
     arrives in order across both switches, and a chunk read through the
     shared buffer is not changed by the reads after it."""
-    from loopkit.plugins.tcp.stream_transport import BACK_TO_SMALL_READS, SMALL_READ_SIZE
-
-    class Keeper(Recorder):
-        def __init__(self) -> None:
-            super().__init__()
-            self.chunks: list[bytes] = []
-
-        def data_received(self, data: bytes) -> None:
-            self.chunks.append(data)
-            super().data_received(data)
-
     flood = bytes(range(256)) * 2048  # 512 KiB, the byte order is visible
 
     async def main() -> None:
