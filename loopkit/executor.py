@@ -132,9 +132,8 @@ else:
 
 @hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
-    """The executor part of the loop API, and the per-loop default pool slot."""
+    """The executor part of the loop API (the pool slot is set per loop, below)."""
     return {
-        "_default_executor": None,
         "run_in_executor": run_in_executor,
         "set_default_executor": set_default_executor,
         "shutdown_default_executor": shutdown_default_executor,
@@ -142,9 +141,22 @@ def loopkit_loop_methods() -> dict[str, Any]:
 
 
 @hookimpl
+def loopkit_loop_created(loop: Any) -> None:
+    """Give the loop its default-pool slot, empty until first used.
+
+    An instance attribute from the start, with no class-level default of
+    the same name: CPython 3.12 and 3.13 read and write an instance
+    attribute that shadows a class attribute about three times slower than
+    a plain one (``set_default_executor`` cost 0.77x of asyncio's there).
+    """
+    loop._default_executor = None
+
+
+@hookimpl
 def loopkit_loop_closing(loop: Any) -> None:
     """``loop.close()`` shuts the default pool down without waiting."""
-    executor = loop._default_executor
+    # getattr: a loop whose making failed before the hook above ran is closed too.
+    executor = getattr(loop, "_default_executor", None)
     if executor is not None:
         loop._default_executor = None
         executor.shutdown(wait=False)

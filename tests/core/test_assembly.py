@@ -252,10 +252,12 @@ def test_a_failing_closing_hook_is_reported_and_close_completes() -> None:
     assert isinstance(reports[0]["exception"], OSError)
 
 
-def test_without_lifecycle_plugins_the_hook_tuples_are_empty() -> None:
-    """Nothing is called per loop when no plugin listens (zero cost)."""
+def test_only_the_plugins_that_listen_are_called_per_loop() -> None:
+    """Nothing but the essential executor plugin (which gives each loop its
+    pool slot and shuts the pool down) is called per loop when no other
+    plugin listens."""
     loop_class = assemble(plugins=[], exclude=["resolver"]).loop_class
-    assert loop_class._loopkit_created_hooks == ()
+    assert [hook.__module__ for hook in loop_class._loopkit_created_hooks] == ["loopkit.executor"]
     assert [name for name, _ in loop_class._loopkit_closing_hooks] == ["executor"]
 
 
