@@ -7,8 +7,9 @@ Usage::
 
 Timings on a shared machine swing by several per cent from run to run, which
 hides the small steps a pure-Python loop is made faster by. Instruction
-counts do not swing: this runs ``benchmarks/worker.py SCENARIO LOOP --size
-N`` under ``valgrind --tool=callgrind`` at two sizes and divides the
+counts barely swing (benchmarks/README.md says when they do): this runs
+``benchmarks/worker.py SCENARIO LOOP --size N`` under ``valgrind
+--tool=callgrind`` at two sizes and divides the
 difference of the totals by the difference of the work, so that start-up,
 imports and warm-up set-up cancel out. What remains is the cost of one unit
 (one callback, one task, one request on the server side: callgrind follows
