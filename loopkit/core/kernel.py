@@ -182,7 +182,8 @@ class KernelLoop(
     # 3.12/3.13 so does an instance attribute that shadows a class attribute.
     # So nothing read per callback or per task lives here (create_task's
     # _task_factory is set in __init__), and a plugin's per-loop state that
-    # is set later should not shadow a class default either.
+    # is read per call should not shadow a class default either (see
+    # docs/plugin-authoring.rst; a buffer fetched once per transport may).
     slow_callback_duration: float = 0.1
     _coroutine_origin_tracking_enabled: bool = False
     _coroutine_origin_tracking_saved_depth: int | None = None
