@@ -26,10 +26,27 @@ from asyncio import futures
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["TRY_AGAIN", "retry_when_ready", "watched"]
+__all__ = ["TRY_AGAIN", "loop_buffer", "retry_when_ready", "watched"]
 
 #: What a non-blocking socket raises when it is not ready.
 TRY_AGAIN = (BlockingIOError, InterruptedError)
+
+
+def loop_buffer(loop: Any, name: str, size: int) -> memoryview:
+    """The loop's buffer kept in attribute ``name``, of at least ``size``
+    bytes, made on first use.
+
+    Each family reads into one buffer per loop (a loop runs in one thread at
+    a time, reads are synchronous, and what is read is copied out before
+    anyone else runs, so the buffer is free again at once). ``getattr``: the
+    TLS layer also runs on loops that are not loopkit's, which lack the
+    attribute until it is first set.
+    """
+    view: memoryview | None = getattr(loop, name, None)
+    if view is None or view.nbytes < size:
+        view = memoryview(bytearray(size))
+        setattr(loop, name, view)
+    return view
 
 
 async def watched(

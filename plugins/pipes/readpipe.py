@@ -29,6 +29,7 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
+from loopkit.plugins import loop_buffer
 from loopkit.plugins.pipes.base import PipeTransportBase, wake_waiter
 
 _logger = logging.getLogger("asyncio")
@@ -58,10 +59,7 @@ def pipe_capacity(fd: int) -> int | None:
 def receive_buffer(loop: Any) -> memoryview:
     """The loop's buffer for pipe reads, made on first use and shared by its
     read pipes: each read is copied out before the protocol runs."""
-    view: memoryview | None = loop._pipe_receive_buffer
-    if view is None:
-        view = loop._pipe_receive_buffer = memoryview(bytearray(MAX_READ))
-    return view
+    return loop_buffer(loop, "_pipe_receive_buffer", MAX_READ)
 
 
 class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):

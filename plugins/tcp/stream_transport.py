@@ -46,6 +46,8 @@ from asyncio import constants, futures, protocols, transports, trsock
 from asyncio.log import logger
 from typing import Any
 
+from loopkit.plugins import loop_buffer
+
 #: Bytes asked of the kernel per read for a plain Protocol while the peer
 #: sends a lot (read into the loop's shared buffer, see receive_buffer()).
 MAX_READ_SIZE = 256 * 1024
@@ -99,10 +101,7 @@ def receive_buffer(loop: Any) -> memoryview:
     calls: reads are synchronous, and what is read is copied out as
     ``bytes`` before anyone else runs, so the buffer is free again at once.
     """
-    view: memoryview | None = loop._stream_receive_buffer
-    if view is None:
-        view = loop._stream_receive_buffer = memoryview(bytearray(MAX_READ_SIZE))
-    return view
+    return loop_buffer(loop, "_stream_receive_buffer", MAX_READ_SIZE)
 
 
 def _set_result_unless_cancelled(fut: futures.Future[Any], result: Any) -> None:

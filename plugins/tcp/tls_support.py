@@ -10,6 +10,8 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+from loopkit.plugins import loop_buffer
+
 __all__ = [
     "AGAIN",
     "LOST_WRITES_BEFORE_WARNING",
@@ -44,10 +46,7 @@ def scratch_buffer(loop: Any, size: int) -> memoryview:
     its TLS connections: delivery is synchronous (a loop runs in one thread
     at a time), and each batch is copied out before the application runs.
     (The layer also runs on other loops, which lack the attribute at first.)"""
-    view: memoryview | None = getattr(loop, "_tls_scratch_buffer", None)
-    if view is None or view.nbytes < size:
-        view = loop._tls_scratch_buffer = memoryview(bytearray(size))
-    return view
+    return loop_buffer(loop, "_tls_scratch_buffer", size)
 
 
 def fast_reader(sslobj: ssl.SSLObject) -> Any:

@@ -39,6 +39,8 @@ from asyncio import constants, futures, protocols, transports, trsock
 from asyncio.log import logger
 from typing import Any
 
+from loopkit.plugins import loop_buffer
+
 #: Bytes one receive may return: larger AF_UNIX datagrams are truncated
 #: (the same limit as asyncio's selector transport).
 MAX_DATAGRAM_SIZE = 256 * 1024
@@ -55,11 +57,7 @@ _TRY_AGAIN = (BlockingIOError, InterruptedError)
 
 def receive_buffer(loop: Any) -> memoryview:
     """The loop's shared receive buffer, made on first use."""
-    view: memoryview | None = loop._udp_receive_buffer
-    if view is None:
-        view = memoryview(bytearray(MAX_DATAGRAM_SIZE))
-        loop._udp_receive_buffer = view
-    return view
+    return loop_buffer(loop, "_udp_receive_buffer", MAX_DATAGRAM_SIZE)
 
 
 def _set_result_unless_cancelled(fut: futures.Future[Any], result: Any) -> None:
