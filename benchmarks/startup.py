@@ -293,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             imported = ", ".join(m.rsplit(".", 1)[1] for m in first["plugin_modules"]) or "none"
             lines.append(
                 f"- `{variant}`: {', '.join(first['plugins'])}; "
-                f"transport families imported: {imported}"
+                f"plugin packages imported: {imported}"
             )
     report = "\n".join(lines) + "\n"
     sys.stdout.write(report)

@@ -7,8 +7,8 @@ import sys
 from typing import Any
 
 import loopkit
-from loopkit import apicompare
 from loopkit.core import catalog
+from loopkit.tools import apicompare
 
 
 def full_loop_class() -> type:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from loopkit.conformance import (
+from loopkit.tools.conformance import (
     PASS,
     RunResult,
     check_expected,
@@ -75,7 +75,7 @@ def run_runner(
         (site_dir / "sitecustomize.py").write_text(source)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site_dir), env.get("PYTHONPATH")]))
     return subprocess.run(
-        [sys.executable, "-m", "loopkit.conformance", "test_context", *args],
+        [sys.executable, "-m", "loopkit.tools.conformance", "test_context", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -145,7 +145,7 @@ def test_a_difference_that_passes_when_rerun_is_flaky_not_a_difference(tmp_path:
 
 def test_an_unknown_module_is_an_error_not_an_empty_pass(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "loopkit.conformance", "test_no_such_module"],
+        [sys.executable, "-m", "loopkit.tools.conformance", "test_no_such_module"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -212,7 +212,7 @@ def test_the_loopkit_run_makes_asyncios_default_loop_classes_build_loopkit_loops
     code = textwrap.dedent(
         """
         import asyncio, sys
-        from loopkit.conformance_child import _stand_in_for_selector_event_loop
+        from loopkit.tools.conformance_child import _stand_in_for_selector_event_loop
         from loopkit.core.kernel import KernelLoop
 
         real = asyncio.SelectorEventLoop()

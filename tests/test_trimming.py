@@ -62,15 +62,19 @@ def _families(modules: list[str]) -> set[str]:
 def test_importing_loopkit_imports_no_plugin() -> None:
     seen = _probe("loopkit.new_event_loop(plugins=[])")
     assert _families(seen["after_import"]) == set()
-    for module in ("loopkit.resolver", "loopkit.executor", "loopkit.instruments"):
+    for module in (
+        "loopkit.plugins.resolver",
+        "loopkit.plugins.executor",
+        "loopkit.plugins.instruments",
+    ):
         assert module not in seen["after_import"]
-    assert not any(name.startswith("loopkit.pollers") for name in seen["after_import"])
+    assert not any(name.startswith("loopkit.plugins.pollers") for name in seen["after_import"])
 
 
 def test_the_full_loop_imports_every_family_so_the_probe_can_see_them() -> None:
     seen = _probe("loopkit.new_event_loop()")
     assert _families(seen["after_loop"]) == set(FAMILIES)
-    assert "loopkit.instruments" not in seen["after_loop"]  # opt-in
+    assert "loopkit.plugins.instruments" not in seen["after_loop"]  # opt-in
 
 
 @pytest.mark.parametrize(
@@ -85,14 +89,14 @@ def test_the_full_loop_imports_every_family_so_the_probe_can_see_them() -> None:
 def test_a_trimmed_loop_imports_only_its_families(make: str, expected: set[str]) -> None:
     seen = _probe(make)
     assert _families(seen["after_loop"]) == expected
-    assert "loopkit.instruments" not in seen["after_loop"]
+    assert "loopkit.plugins.instruments" not in seen["after_loop"]
     assert set(seen["plugins"]) & set(FAMILIES) == expected
 
 
 def test_a_trimmed_loop_still_has_the_essential_plugin_and_the_pollers() -> None:
     seen = _probe("loopkit.new_event_loop(plugins=['udp'])")
-    assert "loopkit.executor" in seen["after_loop"]
-    assert "loopkit.resolver" in seen["after_loop"]  # required by udp
+    assert "loopkit.plugins.executor" in seen["after_loop"]
+    assert "loopkit.plugins.resolver" in seen["after_loop"]  # required by udp
     assert {"executor", "resolver", "epoll", "poll", "select"} <= set(seen["plugins"])
 
 
@@ -120,7 +124,7 @@ def test_the_startup_benchmark_prints_one_row_per_variant() -> None:
     rows = [line for line in done.stdout.splitlines() if line.startswith("| `")]
     assert [row.split("|")[1].strip() for row in rows] == ["`asyncio`", "`loopkit[udp]`"]
     assert all(len(row.split("|")) == 11 for row in rows)  # loop + 8 columns
-    assert "transport families imported: udp\n" in done.stdout
+    assert "plugin packages imported: executor, pollers, resolver, udp\n" in done.stdout
 
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "trimmed_udp.py"

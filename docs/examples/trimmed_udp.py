@@ -60,9 +60,12 @@ def udp_only_loop() -> asyncio.AbstractEventLoop:
 with asyncio.Runner(loop_factory=udp_only_loop) as runner:
     runner.run(main())
 
+FAMILIES = {"tcp", "udp", "unix", "pipes", "signals", "subprocess"}
 families = sorted(
-    name.split(".")[2]
-    for name in sys.modules
-    if name.startswith("loopkit.plugins.") and name.count(".") == 2
+    {
+        name.split(".")[2]
+        for name in sys.modules
+        if name.startswith("loopkit.plugins.") and name.split(".")[2] in FAMILIES
+    }
 )
 print("transport families imported:", ", ".join(families))

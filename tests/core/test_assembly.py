@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loopkit.plugins import resolver
 
 import loopkit
-from loopkit import resolver
 from loopkit.core.assembly import assemble, new_event_loop
 from loopkit.core.errors import (
     AssemblyError,
@@ -257,7 +257,9 @@ def test_only_the_plugins_that_listen_are_called_per_loop() -> None:
     pool slot and shuts the pool down) is called per loop when no other
     plugin listens."""
     loop_class = assemble(plugins=[], exclude=["resolver"]).loop_class
-    assert [hook.__module__ for hook in loop_class._loopkit_created_hooks] == ["loopkit.executor"]
+    assert [hook.__module__ for hook in loop_class._loopkit_created_hooks] == [
+        "loopkit.plugins.executor"
+    ]
     assert [name for name, _ in loop_class._loopkit_closing_hooks] == ["executor"]
 
 

@@ -30,7 +30,7 @@ _IO_CALLBACKS = frozenset({"_read_ready", "_read_ready_buffered", "_write_ready"
 
 def best_real_poller() -> Poller:
     """The highest-priority built-in poller available here (epoll on Linux)."""
-    from loopkit.pollers import epoll, kqueue, poll, select
+    from loopkit.plugins.pollers import epoll, kqueue, poll, select
 
     for module in (epoll, kqueue, poll, select):
         for info in module.loopkit_pollers():

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m loopkit.conformance [MODULE ...] [--expected FILE] [--json OUT] [-j N]
+    python -m loopkit.tools.conformance [MODULE ...] [--expected FILE] [--json OUT] [-j N]
 
 Every MODULE (``test_futures``, ``test_tasks``, ...) of the running Python's
 ``test.test_asyncio`` package is run twice, each time in a fresh child
@@ -16,7 +16,7 @@ not listed in the file, and when a listed test no longer differs (so the file
 never keeps stale excuses). Each entry is ``test_id  # one-line reason`` under
 a ``[all]`` or ``[3.X]`` section naming the Python versions it applies to.
 
-How loopkit is made "the default" (in :mod:`loopkit.conformance_child`, the
+How loopkit is made "the default" (in :mod:`loopkit.tools.conformance_child`, the
 half that runs in the children): test_asyncio modules reset the policy to
 None in tearDownModule (and some tests in setUp/tearDown), after which asyncio
 builds a fresh ``asyncio.DefaultEventLoopPolicy``. The loopkit child therefore
@@ -51,7 +51,7 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any, TextIO
 
-from loopkit.conformance_child import ERROR, MISSING, PACKAGE, PASS, SKIP, TIMEOUT
+from loopkit.tools.conformance_child import ERROR, MISSING, PACKAGE, PASS, SKIP, TIMEOUT
 
 MODES = ("asyncio", "loopkit")
 
@@ -148,7 +148,7 @@ def run_module(
             command = [
                 sys.executable,
                 "-m",
-                "loopkit.conformance_child",
+                "loopkit.tools.conformance_child",
                 module,
                 "--mode",
                 mode,
@@ -416,9 +416,9 @@ def _report(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m loopkit.conformance``."""
+    """Entry point of ``python -m loopkit.tools.conformance``."""
     parser = argparse.ArgumentParser(
-        prog="python -m loopkit.conformance",
+        prog="python -m loopkit.tools.conformance",
         description="Run test.test_asyncio modules under asyncio and under loopkit; compare.",
     )
     parser.add_argument("modules", nargs="*", help="test_asyncio modules (default: test_futures)")

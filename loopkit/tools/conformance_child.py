@@ -1,6 +1,6 @@
-"""The child side of :mod:`loopkit.conformance`: one module, one policy, JSON lines out.
+"""The child side of :mod:`loopkit.tools.conformance`: one module, one policy, JSON lines out.
 
-Run by the runner as ``python -m loopkit.conformance_child MODULE --mode
+Run by the runner as ``python -m loopkit.tools.conformance_child MODULE --mode
 {asyncio,loopkit} --out FILE [--selection FILE]``, in a fresh process. It
 loads ``test.test_asyncio.MODULE`` with unittest, runs it (under loopkit's
 policy in ``loopkit`` mode) and appends one JSON object per line to FILE: a
@@ -315,8 +315,8 @@ def run_child(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m loopkit.conformance_child``."""
-    parser = argparse.ArgumentParser(prog="python -m loopkit.conformance_child")
+    """Entry point of ``python -m loopkit.tools.conformance_child``."""
+    parser = argparse.ArgumentParser(prog="python -m loopkit.tools.conformance_child")
     parser.add_argument("module")
     parser.add_argument("--mode", choices=("asyncio", "loopkit"), required=True)
     parser.add_argument("--out", required=True)

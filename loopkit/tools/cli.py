@@ -19,7 +19,6 @@ import runpy
 import sys
 from collections.abc import Sequence
 
-from loopkit import apicompare
 from loopkit.core import catalog
 from loopkit.core.assembly import (
     ENV_EXCLUDE,
@@ -29,6 +28,7 @@ from loopkit.core.assembly import (
     assemble,
 )
 from loopkit.core.errors import LoopkitError
+from loopkit.tools import apicompare
 
 USAGE = """\
 usage: python -m loopkit [show] [--poller NAME] [--plugins A,B] [--exclude A,B]
