@@ -169,6 +169,11 @@ class KernelLoop(
     #: In a child made by ``os.fork()``: the pid of the process that owns this
     #: loop (see :func:`_disown_loops_in_child`). None in the owning process.
     _forked_from: int | None = None
+    #: The loop's :class:`~loopkit.core.services.LoopServices`, made on first
+    #: use by :func:`loopkit.core.services.services` (read once per transport).
+    _plugin_services: Any = None
+    #: The iteration observer installed through the services, or None.
+    _observer: Any = None
 
     # State that most loops never change lives here, as class-level defaults;
     # an instance gets its own attribute only when it is set. This is a speed
@@ -325,9 +330,12 @@ class KernelLoop(
                 finalizer=self._asyncgen_finalizer_hook,
             )
             events._set_running_loop(self)
+            observer = self._observer
+            if observer is not None:
+                self._run_observed(observer)
             # A plugin (or a test) may replace _run_once, on the class or
             # on this loop: then it is called per iteration, as it expects.
-            if getattr(self._run_once, "__func__", None) is KernelLoop._run_once:
+            elif getattr(self._run_once, "__func__", None) is KernelLoop._run_once:
                 self._iterate(False)
             else:
                 run_once = self._run_once
@@ -521,7 +529,33 @@ class KernelLoop(
         """One iteration: poll for I/O, move due timers, run ready callbacks."""
         self._iterate(True)
 
-    def _iterate(self, once: bool) -> None:
+    def _set_observer(self, observer: Any) -> None:
+        """Install (or, with None, remove) an iteration observer.
+
+        Called by :meth:`LoopServices.observe`. The poller call is wrapped so
+        that the observer sees each poll; ``run_forever`` then runs iteration
+        by iteration and reports each one (:meth:`_run_observed`). A loop
+        without an observer keeps the unwrapped poll and the one-frame run.
+        """
+        from loopkit.core.services import observed_poll
+
+        self._observer = observer
+        poll = self._poller.poll
+        self._poll = poll if observer is None else observed_poll(poll, observer)
+
+    def _run_observed(self, observer: Any) -> None:
+        """``run_forever``'s body while an observer is installed."""
+        started = observer.iteration_started
+        finished = observer.iteration_finished
+        iterate = self._iterate
+        while True:
+            started()
+            handles, timers = iterate(True)
+            finished(handles, timers)
+            if self._stopping:
+                break
+
+    def _iterate(self, once: bool) -> tuple[int, int]:
         """Run iterations until :meth:`stop` (or just one, if ``once``).
 
         ``run_forever`` calls this once for the whole run when ``_run_once``
@@ -599,7 +633,9 @@ class KernelLoop(
                             else:
                                 ready.append(handle)
 
+            due = 0
             if scheduled:
+                due = len(ready)
                 end_time = self._clock() + clock_resolution
                 timers = self._timers
                 while scheduled:
@@ -619,12 +655,13 @@ class KernelLoop(
                         self._timer_cancelled_count -= 1
                     else:
                         ready.append(timer)
+                due = len(ready) - due
 
             ntodo = len(ready)
             if self._debug:
                 self._run_ready_debug(ntodo)
                 if once or self._stopping:
-                    return
+                    return ntodo, due
                 continue
             # Handle._run, inlined: the callback runs in the handle's context
             # here, and an exception is reported exactly as Handle._run reports
@@ -650,7 +687,7 @@ class KernelLoop(
                     self._report_callback_error(handle, exc)
             handle = None  # drop the reference to the last callback's arguments
             if once or self._stopping:
-                return
+                return ntodo, due
 
     def _run_ready_debug(self, ntodo: int) -> None:
         """Run ready callbacks, timing each and logging the slow ones."""
