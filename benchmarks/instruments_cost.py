@@ -10,9 +10,9 @@ hottest paths: running ready callbacks, and switching tasks) on asyncio's
 loop, on loopkit's default loop and on a loopkit loop made with
 ``enable=["instruments"]``, each measurement in a fresh process, interleaved
 with the order rotated between repeats, like ``run.py``. It also reports
-whether each loopkit loop class runs the kernel's very ``_run_once``
-function object: the default loop does (the plugin not being enabled leaves
-no wrapper, flag or branch behind); the instrumented loop has its own.
+whether each loopkit loop runs unobserved, on the kernel's one-frame run
+path with the poller's own ``poll``: the default loop does (the plugin not
+being enabled leaves no wrapper behind); the instrumented loop is observed.
 
 The measurement is the scenario modules' own (``benchmarks/scenarios``), so
 these numbers are comparable with the main runner's. Nothing is asserted.
@@ -54,14 +54,14 @@ def _factory(variant: str) -> Callable[[], Any]:
 
 
 def kernel_identity(variant: str) -> bool | None:
-    """Whether ``variant``'s loop class runs ``KernelLoop._run_once`` itself."""
+    """Whether ``variant``'s loops run unobserved (the kernel's own run path)."""
     if variant == "asyncio":
         return None
-    from loopkit.core.kernel import KernelLoop
+    from loopkit.plugin import services
 
     loop = _factory(variant)()
     try:
-        return type(loop)._run_once is KernelLoop._run_once
+        return services(loop).observer is None
     finally:
         loop.close()
 
@@ -206,10 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"- Python {platform.python_version()} on {platform.system()} {platform.machine()}; "
         f"{args.clock} clock; {args.repeats} repeat(s), {'quick' if args.quick else 'full'} "
         "sizes, one fresh process per measurement, interleaved; cells: median (min..max) ops/s",
-        f"- `type(loopkit.new_event_loop())._run_once is KernelLoop._run_once`: "
-        f"{identity['loopkit']}",
-        f"- `type(loopkit.new_event_loop(enable=['instruments']))._run_once is "
-        f"KernelLoop._run_once`: {identity['loopkit+instruments']}",
+        f"- `services(loopkit.new_event_loop()).observer is None`: {identity['loopkit']}",
+        f"- `services(loopkit.new_event_loop(enable=['instruments'])).observer is None`: "
+        f"{identity['loopkit+instruments']}",
         "",
         *table(records, args.clock),
     ]

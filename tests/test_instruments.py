@@ -9,9 +9,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from loopkit.plugins.instruments import Meter
 
 import loopkit
 from loopkit.core.kernel import KernelLoop
+from loopkit.plugin import services
 
 
 @pytest.fixture
@@ -24,12 +26,13 @@ def measured_loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 def test_loops_that_do_not_ask_run_the_kernel_iteration_itself() -> None:
-    """Same function object: not enabling the plugin costs nothing."""
+    """No observer, the poller's own poll: not enabling the plugin costs nothing."""
     loop = loopkit.new_event_loop()
     try:
         assert type(loop)._run_once is KernelLoop._run_once
         assert not hasattr(loop, "stats")
-        assert type(loop._ready) is __import__("collections").deque  # type: ignore[attr-defined]
+        assert services(loop).observer is None
+        assert loop._poll == loop._poller.poll  # type: ignore[attr-defined]
     finally:
         loop.close()
 
@@ -39,7 +42,8 @@ def test_enabled_by_argument_or_environment(monkeypatch: pytest.MonkeyPatch) -> 
     loop = loopkit.new_event_loop()
     try:
         assert loop.stats().iterations == 0  # type: ignore[attr-defined]
-        assert type(loop)._loopkit_assembly.providers["_run_once"] == "instruments"
+        assert type(loop)._loopkit_assembly.providers["stats"] == "instruments"
+        assert isinstance(services(loop).observer, Meter)
     finally:
         loop.close()
 

@@ -222,7 +222,7 @@ class KernelLoop(
         self._asyncgens: weakref.WeakSet[Any] = weakref.WeakSet()
         self._debug: bool = _asyncio_coroutines._is_debug_mode()
         self._poller = poller
-        self._poll = poller.poll
+        self._poll: Callable[[float | None], list[tuple[int, int]]] = poller.poll
         self._readers: dict[int, events.Handle] = {}
         self._writers: dict[int, events.Handle] = {}
         #: fd -> transport, filled by transport plugins so that add_reader()

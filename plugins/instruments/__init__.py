@@ -9,22 +9,23 @@ so. The figures are read with ``loop.stats()``.
 
 It must never cost anything to loops that did not ask for it: it is an
 opt-in plugin (``enable=["instruments"]`` or ``LOOPKIT_ENABLE=instruments``),
-and it works by *overriding* ``_run_once`` in its own assembled class and
-wrapping the loop's poller call and ready queue per instance, so the kernel's
-own ``_run_once`` stays exactly the same function for every other loop.
+and it watches through the kernel's iteration-observer seam
+(:meth:`loopkit.plugin.LoopServices.observe`), which a loop without an
+observer never enters. It is also the worked example of an observer.
 """
 
 from __future__ import annotations
 
-import collections
 import dataclasses
+import logging
 import time
-from asyncio import events
 from typing import Any
 
-from loopkit.core.errorhandling import _logger
-from loopkit.core.hookspecs import hookimpl
-from loopkit.core.kernel import KernelLoop
+from loopkit.plugin import hookimpl, services
+
+PLUGIN_NAME = "instruments"
+_logger = logging.getLogger("asyncio")
+_perf_counter = time.perf_counter
 
 #: An iteration whose non-waiting part takes this long (seconds) is logged.
 DEFAULT_SLOW_ITERATION = 0.1
@@ -51,79 +52,86 @@ class LoopStats:
     longest_iteration: float = 0.0
 
 
-class _Meter:
-    """Per-loop counters for the iteration in progress and the totals."""
+class Meter:
+    """Observes one loop's iterations (an iteration observer) and keeps the totals.
 
-    __slots__ = ("callbacks", "events", "poll_time", "timers", "totals")
+    The kernel calls it around each poll and at the start and end of each
+    iteration; the busy time of an iteration is its whole time less the
+    time spent waiting in the poller.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_iteration_started", "_poll_started", "poll_time", "slow", "totals")
+
+    def __init__(self, slow: float) -> None:
         self.totals = LoopStats()
+        #: Iterations busy for this long (seconds) are counted and logged.
+        self.slow = slow
         self.poll_time = 0.0
-        self.callbacks = 0
-        self.timers = 0
-        self.events = 0
+        self._iteration_started = 0.0
+        self._poll_started = 0.0
 
+    def __repr__(self) -> str:
+        return f"<instruments Meter iterations={self.totals.iterations}>"
 
-class _CountingQueue(collections.deque[events.Handle]):
-    """The ready queue of an instrumented loop: counts what the kernel takes out."""
+    def iteration_started(self) -> None:
+        self.poll_time = 0.0
+        self._iteration_started = _perf_counter()
 
-    __slots__ = ("_meter",)
+    def poll_started(self) -> None:
+        self._poll_started = _perf_counter()
 
-    def __init__(self, meter: _Meter) -> None:
-        super().__init__()
-        self._meter = meter
+    def poll_finished(self, events: int) -> None:
+        self.poll_time += _perf_counter() - self._poll_started
+        self.totals.io_events += events
 
-    def popleft(self) -> events.Handle:
-        handle = super().popleft()
-        if not handle._cancelled:  # type: ignore[attr-defined]
-            if isinstance(handle, events.TimerHandle):
-                self._meter.timers += 1
-            else:
-                self._meter.callbacks += 1
-        return handle
-
-
-def _run_once(self: Any) -> None:
-    """The kernel's iteration, measured."""
-    meter: _Meter = self._loopkit_meter
-    meter.poll_time = 0.0
-    meter.callbacks = meter.timers = meter.events = 0
-    started = time.perf_counter()
-    try:
-        KernelLoop._run_once(self)
-    finally:
-        busy = time.perf_counter() - started - meter.poll_time
-        totals = meter.totals
+    def iteration_finished(self, handles: int, timers: int) -> None:
+        busy = _perf_counter() - self._iteration_started - self.poll_time
+        totals = self.totals
         totals.iterations += 1
-        totals.poll_time += meter.poll_time
+        totals.poll_time += self.poll_time
         totals.busy_time += busy
-        totals.callbacks += meter.callbacks
-        totals.timers_fired += meter.timers
-        totals.io_events += meter.events
+        totals.callbacks += handles - timers
+        totals.timers_fired += timers
         if busy > totals.longest_iteration:
             totals.longest_iteration = busy
-        if busy >= self.slow_iteration_duration:
+        if busy >= self.slow:
             totals.slow_iterations += 1
-            _logger().warning(
+            _logger.warning(
                 "Loop iteration took %.3f seconds outside the poller "
-                "(%d callbacks, %d timers, %d I/O events; waited %.3f seconds)",
+                "(%d callbacks, %d timers; waited %.3f seconds)",
                 busy,
-                meter.callbacks,
-                meter.timers,
-                meter.events,
-                meter.poll_time,
+                handles - timers,
+                timers,
+                self.poll_time,
             )
+
+
+def _meter(loop: Any) -> Meter:
+    """The loop's meter (made by the created hook below)."""
+    meter: Meter = services(loop).state(PLUGIN_NAME, _no_meter)
+    return meter
+
+
+def _no_meter() -> Meter:
+    raise RuntimeError("the instruments plugin did not set this loop up")
 
 
 def stats(self: Any) -> LoopStats:
     """A snapshot of this loop's iteration statistics."""
-    meter: _Meter = self._loopkit_meter
-    return dataclasses.replace(meter.totals)
+    return dataclasses.replace(_meter(self).totals)
 
 
 def reset_stats(self: Any) -> None:
     """Start the totals again from zero."""
-    self._loopkit_meter.totals = LoopStats()
+    _meter(self).totals = LoopStats()
+
+
+def _get_slow(self: Any) -> float:
+    return _meter(self).slow
+
+
+def _set_slow(self: Any, seconds: float) -> None:
+    _meter(self).slow = seconds
 
 
 @hookimpl
@@ -132,32 +140,17 @@ def loopkit_loop_methods() -> dict[str, Any]:
     return {
         "stats": stats,
         "reset_stats": reset_stats,
-        "slow_iteration_duration": DEFAULT_SLOW_ITERATION,
+        "slow_iteration_duration": property(
+            _get_slow,
+            _set_slow,
+            doc="Iterations busy for this long (seconds) are counted and logged.",
+        ),
     }
 
 
 @hookimpl
-def loopkit_loop_overrides() -> dict[str, Any]:
-    """Replace the iteration with its measured version, for this assembly only."""
-    return {"_run_once": _run_once}
-
-
-@hookimpl
 def loopkit_loop_created(loop: Any) -> None:
-    """Wrap this loop's poller call and ready queue with counters."""
-    meter = _Meter()
-    loop._loopkit_meter = meter
-    queue = _CountingQueue(meter)
-    queue.extend(loop._ready)
-    loop._ready = queue
-    native_poll = loop._poll
-    perf_counter = time.perf_counter
-
-    def measured_poll(timeout: float | None) -> list[tuple[int, int]]:
-        started = perf_counter()
-        result: list[tuple[int, int]] = native_poll(timeout)
-        meter.poll_time += perf_counter() - started
-        meter.events += len(result)
-        return result
-
-    loop._poll = measured_poll
+    """Observe this loop's iterations with a new meter."""
+    loop_services = services(loop)
+    meter = loop_services.state(PLUGIN_NAME, lambda: Meter(DEFAULT_SLOW_ITERATION))
+    loop_services.observe(meter)
