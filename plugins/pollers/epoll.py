@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import select
 
-from loopkit.core.hookspecs import hookimpl
-from loopkit.core.poller import PollerInfo
+from loopkit.plugin import PollerInfo, hookimpl
 
 NAME = "epoll"
 

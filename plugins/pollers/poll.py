@@ -11,8 +11,7 @@ import math
 import os
 import select
 
-from loopkit.core.hookspecs import hookimpl
-from loopkit.core.poller import PollerInfo
+from loopkit.plugin import PollerInfo, hookimpl
 
 NAME = "poll"
 

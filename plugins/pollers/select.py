@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import select
 
-from loopkit.core.hookspecs import hookimpl
-from loopkit.core.poller import EVENT_READ, EVENT_WRITE, PollerInfo
+from loopkit.plugin import EVENT_READ, EVENT_WRITE, PollerInfo, hookimpl
 
 NAME = "select"
 
