@@ -51,3 +51,19 @@ def test_watch_fd_receives_the_data_sent_on_the_socket_pair() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Received: abc\n"
     assert result.stderr == ""
+
+
+def test_from_uvloop_runs_every_idiom_on_a_loopkit_loop() -> None:
+    result = _run("from_uvloop.py")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    expected = 4 if sys.version_info >= (3, 12) else 3
+    assert len(lines) == expected
+    assert all(line.endswith(": loopkit") for line in lines)
+
+
+def test_which_loop_names_the_plugins_of_the_running_loop() -> None:
+    result = _run("which_loop.py")
+    assert result.returncode == 0, result.stderr
+    assert "assembled by loopkit from the plugins:" in result.stdout
+    assert "tcp" in result.stdout
