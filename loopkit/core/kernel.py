@@ -43,6 +43,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, TypeAlias, TypeVar, TypeVarTuple, Unpack
 
 from loopkit.core.asyncgens import AsyncGenMixin
+from loopkit.core.clock import default_clock, loop_time
 from loopkit.core.errorhandling import ExceptionHandlingMixin, _logger
 from loopkit.core.fdwatch import FdWatchMixin
 from loopkit.core.handles import _FAST_HANDLES, _copy_context, _Handle, _new_object
@@ -209,11 +210,10 @@ class KernelLoop(
         self._timer_cancelled_count = 0
         # The clock the scheduler reads: time.monotonic itself (no Python frame
         # per read), unless a subclass or plugin overrides time() (a virtual
-        # clock for tests, say); then that method, so that deadlines computed
-        # from loop.time() and the run loop's idea of "now" always agree.
-        self._clock: Callable[[], float] = (
-            time.monotonic if type(self).time is KernelLoop.time else self.time
-        )
+        # clock for tests, say), so that deadlines computed from loop.time()
+        # and the run loop's idea of "now" always agree. Assigning loop.time
+        # (mock.patch.object does) swaps it: see loopkit.core.clock.
+        self._clock: Callable[[], float] = default_clock(self)
         self._asyncgens: weakref.WeakSet[Any] = weakref.WeakSet()
         self._debug: bool = _asyncio_coroutines._is_debug_mode()
         self._poller = poller
@@ -434,9 +434,10 @@ class KernelLoop(
     # Scheduling
     # ------------------------------------------------------------------
 
-    def time(self) -> float:
-        """The loop's clock: :func:`time.monotonic`."""
-        return time.monotonic()
+    # loop.time() returns time.monotonic(); assigning loop.time (as
+    # mock.patch.object(loop, "time") does) makes the scheduler follow the
+    # new clock. A property of C parts: see loopkit.core.clock.
+    time = loop_time
 
     def call_soon(
         self,
