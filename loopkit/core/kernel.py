@@ -43,6 +43,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, TypeAlias, TypeVar, TypeVarTuple, Unpack
 
 from loopkit.core.asyncgens import AsyncGenMixin
+from loopkit.core.backpressure import HIGH_WATER, LOW_WATER, Backpressure
 from loopkit.core.clock import default_clock, loop_time
 from loopkit.core.errorhandling import ExceptionHandlingMixin, _logger
 from loopkit.core.fdwatch import FdWatchMixin
@@ -231,13 +232,14 @@ class KernelLoop(
             poller.close()
             self._closed = True
             raise
-        self._wakeup_fd = self._wakeup.fileno()
         self._wakeup_pending = False
         #: True while the run loop is in (or about to enter) a poll that may
         #: block: the only time another thread must write the wake-up fd.
         self._sleeping = False
+        #: Where other threads wait while they flood the ready queue.
+        self._backpressure = Backpressure()
         try:
-            poller.register(self._wakeup_fd, EVENT_READ)
+            poller.register(self._wakeup.fileno(), EVENT_READ)
             for hook in self._loopkit_created_hooks:
                 hook(self)
         except BaseException:
@@ -338,6 +340,8 @@ class KernelLoop(
         finally:
             self._stopping = False
             self._thread_id = None
+            # No thread waits for a loop that is not running.
+            self._backpressure.release()
             events._set_running_loop(None)
             self._set_coroutine_origin_tracking(False)
             sys.set_asyncgen_hooks(*old_agen_hooks)
@@ -481,7 +485,9 @@ class KernelLoop(
         Wake-ups are written only when needed and coalesced: the wake-up fd
         is written only while the loop sleeps (or is about to) in its poller,
         and only when no earlier wake-up is still pending. A burst from other
-        threads into a busy loop costs no system call at all.
+        threads into a busy loop costs no system call at all. A thread that
+        finds the queue flooded waits for the loop to catch up (see
+        :mod:`loopkit.core.backpressure`).
         """
         if self._closed:
             self._check_closed()
@@ -502,7 +508,8 @@ class KernelLoop(
             handle._context = _copy_context() if context is None else context
         else:
             handle = events.Handle(callback, args, self, context)
-        self._ready.append(handle)
+        ready = self._ready
+        ready.append(handle)
         # Publish the handle first, then look at _sleeping (see _run_once).
         # A loop that is running callbacks, or about to, finds the handle on
         # its own: no system call. One write wakes a sleeping loop however
@@ -510,6 +517,8 @@ class KernelLoop(
         if self._sleeping and not self._wakeup_pending:
             self._wakeup_pending = True
             self._wakeup.signal()
+        if len(ready) > HIGH_WATER:
+            self._backpressure.wait(ready, self._thread_id)
         return handle  # type: ignore[no-any-return,unused-ignore]
 
     def _write_to_self(self) -> None:
@@ -533,9 +542,16 @@ class KernelLoop(
         # Read once per run, not per iteration: a class-level default read
         # through the instance is slow on 3.11/3.12 (see the class body).
         clock_resolution = self._clock_resolution
+        backpressure = self._backpressure
+        # Fixed while the loop runs (close() is refused then); not kept as a
+        # loop attribute, which would count against CPython's limit of
+        # attributes read the fast way (see the class body).
+        wakeup_fd = self._wakeup.fileno()
         while True:
             scheduled = self._scheduled
             ready = self._ready
+            if backpressure.waiting and len(ready) <= LOW_WATER:
+                backpressure.release()
             cancelled = self._timer_cancelled_count
             if cancelled:
                 # len(scheduled) counts deadlines, not timers: with shared
@@ -575,7 +591,6 @@ class KernelLoop(
             if event_list:
                 readers = self._readers
                 writers = self._writers
-                wakeup_fd = self._wakeup_fd
                 for fd, mask in event_list:
                     if fd == wakeup_fd:
                         # Drain first, then allow new signals: the other order
