@@ -88,3 +88,21 @@ def test_a_bad_numeric_lookup_raises_gaierror(loop: asyncio.AbstractEventLoop) -
         loop.run_until_complete(
             loop.getaddrinfo("127.0.0.1", 80, family=socket.AF_INET6, flags=socket.AI_NUMERICHOST)
         )
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", None])
+@pytest.mark.parametrize("port", [65536, 70000, -1, "70000", b"70000", " -1", "+65536"])
+def test_a_numeric_port_out_of_range_is_refused_not_wrapped(
+    loop: asyncio.AbstractEventLoop, host: str | None, port: int | str | bytes
+) -> None:
+    """The C library would answer port 70000 with 4464: loopkit raises instead."""
+    with pytest.raises(OverflowError, match=r"port must be 0-65535, got"):
+        loop.run_until_complete(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+
+
+@pytest.mark.parametrize("port", [0, 65535, "65535", b"0", "http"])
+def test_ports_in_range_and_service_names_are_answered(
+    loop: asyncio.AbstractEventLoop, port: int | str | bytes
+) -> None:
+    result = loop.run_until_complete(loop.getaddrinfo("127.0.0.1", port, type=socket.SOCK_STREAM))
+    assert result == socket.getaddrinfo("127.0.0.1", port, type=socket.SOCK_STREAM)

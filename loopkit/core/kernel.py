@@ -43,6 +43,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, TypeAlias, TypeVar, TypeVarTuple, Unpack
 
 from loopkit.core.asyncgens import AsyncGenMixin
+from loopkit.core.backpressure import HIGH_WATER, LOW_WATER, Backpressure
+from loopkit.core.clock import default_clock, loop_time
 from loopkit.core.errorhandling import ExceptionHandlingMixin, _logger
 from loopkit.core.fdwatch import FdWatchMixin
 from loopkit.core.handles import _FAST_HANDLES, _copy_context, _Handle, _new_object
@@ -214,11 +216,10 @@ class KernelLoop(
         self._timer_cancelled_count = 0
         # The clock the scheduler reads: time.monotonic itself (no Python frame
         # per read), unless a subclass or plugin overrides time() (a virtual
-        # clock for tests, say); then that method, so that deadlines computed
-        # from loop.time() and the run loop's idea of "now" always agree.
-        self._clock: Callable[[], float] = (
-            time.monotonic if type(self).time is KernelLoop.time else self.time
-        )
+        # clock for tests, say), so that deadlines computed from loop.time()
+        # and the run loop's idea of "now" always agree. Assigning loop.time
+        # (mock.patch.object does) swaps it: see loopkit.core.clock.
+        self._clock: Callable[[], float] = default_clock(self)
         self._asyncgens: weakref.WeakSet[Any] = weakref.WeakSet()
         self._debug: bool = _asyncio_coroutines._is_debug_mode()
         self._poller = poller
@@ -236,13 +237,14 @@ class KernelLoop(
             poller.close()
             self._closed = True
             raise
-        self._wakeup_fd = self._wakeup.fileno()
         self._wakeup_pending = False
         #: True while the run loop is in (or about to enter) a poll that may
         #: block: the only time another thread must write the wake-up fd.
         self._sleeping = False
+        #: Where other threads wait while they flood the ready queue.
+        self._backpressure = Backpressure()
         try:
-            poller.register(self._wakeup_fd, EVENT_READ)
+            poller.register(self._wakeup.fileno(), EVENT_READ)
             for hook in self._loopkit_created_hooks:
                 hook(self)
         except BaseException:
@@ -346,6 +348,8 @@ class KernelLoop(
         finally:
             self._stopping = False
             self._thread_id = None
+            # No thread waits for a loop that is not running.
+            self._backpressure.release()
             events._set_running_loop(None)
             self._set_coroutine_origin_tracking(False)
             sys.set_asyncgen_hooks(*old_agen_hooks)
@@ -442,9 +446,10 @@ class KernelLoop(
     # Scheduling
     # ------------------------------------------------------------------
 
-    def time(self) -> float:
-        """The loop's clock: :func:`time.monotonic`."""
-        return time.monotonic()
+    # loop.time() returns time.monotonic(); assigning loop.time (as
+    # mock.patch.object(loop, "time") does) makes the scheduler follow the
+    # new clock. A property of C parts: see loopkit.core.clock.
+    time = loop_time
 
     def call_soon(
         self,
@@ -488,7 +493,9 @@ class KernelLoop(
         Wake-ups are written only when needed and coalesced: the wake-up fd
         is written only while the loop sleeps (or is about to) in its poller,
         and only when no earlier wake-up is still pending. A burst from other
-        threads into a busy loop costs no system call at all.
+        threads into a busy loop costs no system call at all. A thread that
+        finds the queue flooded waits for the loop to catch up (see
+        :mod:`loopkit.core.backpressure`).
         """
         if self._closed:
             self._check_closed()
@@ -509,7 +516,8 @@ class KernelLoop(
             handle._context = _copy_context() if context is None else context
         else:
             handle = events.Handle(callback, args, self, context)
-        self._ready.append(handle)
+        ready = self._ready
+        ready.append(handle)
         # Publish the handle first, then look at _sleeping (see _run_once).
         # A loop that is running callbacks, or about to, finds the handle on
         # its own: no system call. One write wakes a sleeping loop however
@@ -517,6 +525,8 @@ class KernelLoop(
         if self._sleeping and not self._wakeup_pending:
             self._wakeup_pending = True
             self._wakeup.signal()
+        if len(ready) > HIGH_WATER:
+            self._backpressure.wait(ready, self._thread_id)
         return handle  # type: ignore[no-any-return,unused-ignore]
 
     def _write_to_self(self) -> None:
@@ -566,9 +576,16 @@ class KernelLoop(
         # Read once per run, not per iteration: a class-level default read
         # through the instance is slow on 3.11/3.12 (see the class body).
         clock_resolution = self._clock_resolution
+        backpressure = self._backpressure
+        # Fixed while the loop runs (close() is refused then); not kept as a
+        # loop attribute, which would count against CPython's limit of
+        # attributes read the fast way (see the class body).
+        wakeup_fd = self._wakeup.fileno()
         while True:
             scheduled = self._scheduled
             ready = self._ready
+            if backpressure.waiting and len(ready) <= LOW_WATER:
+                backpressure.release()
             cancelled = self._timer_cancelled_count
             if cancelled:
                 # len(scheduled) counts deadlines, not timers: with shared
@@ -608,7 +625,6 @@ class KernelLoop(
             if event_list:
                 readers = self._readers
                 writers = self._writers
-                wakeup_fd = self._wakeup_fd
                 for fd, mask in event_list:
                     if fd == wakeup_fd:
                         # Drain first, then allow new signals: the other order

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from loopkit.core.clock import loop_time
 
 #: Parameters (and Server methods) that exist only from some Python version
 #: on, as asyncio has them: (where, name, first version).
@@ -40,8 +41,18 @@ class SignatureDifference:
     loopkit_parameters: str
 
 
-def _describe(function: Callable[..., Any]) -> str:
+def _time_as_a_method(self: Any) -> float:
+    """What ``loop.time`` is to a caller: a method of no argument (see below)."""
+    raise AssertionError("never called")
+
+
+def _describe(function: Any) -> str:
     """The parameters as a caller sees them: names, kinds, defaults (no annotations)."""
+    if function is loop_time:
+        # KernelLoop.time is a property returning the loop's clock, a callable
+        # of no argument (see loopkit.core.clock): to a caller, loop.time() is
+        # a method that takes only self.
+        function = _time_as_a_method
     parts = []
     for parameter in inspect.signature(function).parameters.values():
         parts.append(str(parameter.replace(annotation=inspect.Parameter.empty)))

@@ -4,10 +4,17 @@ Names are looked up in the default executor, since the C library's resolver
 blocks. Numeric hosts (IPv4 / IPv6 literals, or no host at all) with numeric
 ports involve no lookup, so they are answered at once, on the loop, with
 ``AI_NUMERICHOST`` making sure the C library cannot go to the network.
+
+A numeric port outside 0..65535 is refused with OverflowError, for host
+names as well as literals: the C library reduces it modulo 65536 (70000
+becomes 4464), so a port taken from configuration would silently reach
+another service. Every loop method that takes a ``(host, port)`` address
+resolves it through ``loop.getaddrinfo``, so this one check covers them all.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 from typing import Any
 
@@ -31,6 +38,28 @@ def _is_ip_literal(host: str | bytes) -> bool:
             continue
         return True
     return False
+
+
+#: What the C library reads as a port number rather than a service name
+#: (strtoul's syntax): optional leading whitespace and sign, then digits.
+_NUMERIC_SERVICE = re.compile(r"[ \t\n\v\f\r]*[+-]?[0-9]+")
+
+
+def check_port(port: Any) -> None:
+    """Refuse a numeric port outside 0..65535 (OverflowError, as ``socket`` does).
+
+    Service names (``"http"``) and anything that is not a port are left to
+    getaddrinfo itself.
+    """
+    number: int | None = None
+    if isinstance(port, int):
+        number = port
+    elif isinstance(port, (str, bytes)):
+        text = port.decode("ascii", "replace") if isinstance(port, bytes) else port
+        if _NUMERIC_SERVICE.fullmatch(text):
+            number = int(text)
+    if number is not None and not 0 <= number <= 65535:
+        raise OverflowError(f"port must be 0-65535, got {port!r}")
 
 
 def _is_numeric_port(port: Any) -> bool:
@@ -58,7 +87,12 @@ async def getaddrinfo(
     proto: int = 0,
     flags: int = 0,
 ) -> list[tuple[Any, ...]]:
-    """Resolve ``host``/``port`` like :func:`socket.getaddrinfo`, without blocking."""
+    """Resolve ``host``/``port`` like :func:`socket.getaddrinfo`, without blocking.
+
+    Unlike the socket module, a numeric port outside 0..65535 raises
+    OverflowError instead of being reduced modulo 65536.
+    """
+    check_port(port)
     if answers_without_lookup(host, port):
         numeric_flags = flags | socket.AI_NUMERICSERV
         if host is not None:

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -207,6 +208,31 @@ def test_timers_follow_a_clock_given_by_a_plugin() -> None:
         assert loop.run_until_complete(asyncio.wait_for(asyncio.sleep(0.01, "slept"), 5)) == (
             "slept"
         )
+    finally:
+        loop.close()
+
+
+def test_a_patch_over_a_plugins_clock_drives_the_scheduler() -> None:
+    loop = loopkit.new_event_loop(plugins=[_ShiftedClock()])
+    try:
+        fired: list[str] = []
+
+        async def main() -> list[str]:
+            loop.call_later(3600, fired.append, "an hour later")
+            with mock.patch.object(loop, "time", return_value=loop.time() + 7200):
+                for _ in range(3):
+                    await asyncio.sleep(0)
+            return list(fired)
+
+        # If the patch were ignored, the timer would wait an hour: stop the loop.
+        watchdog = threading.Timer(5.0, loop.call_soon_threadsafe, args=(loop.stop,))
+        watchdog.start()
+        try:
+            assert loop.run_until_complete(main()) == ["an hour later"]
+        finally:
+            watchdog.cancel()
+            watchdog.join()
+        assert loop.time() > time.monotonic() + 86000
     finally:
         loop.close()
 

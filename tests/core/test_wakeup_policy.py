@@ -26,7 +26,7 @@ import loopkit
 
 
 def _wakeup_readable(loop: Any) -> bool:
-    readable, _, _ = select.select([loop._wakeup_fd], [], [], 0)
+    readable, _, _ = select.select([loop._wakeup.fileno()], [], [], 0)
     return bool(readable)
 
 

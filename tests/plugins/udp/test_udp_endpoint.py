@@ -373,3 +373,26 @@ def test_family_unix_alone_gives_an_unbound_unix_socket(run_any: Any, recorder: 
 def test_connecting_to_a_missing_unix_path_fails(run_any: Any, echo: Any, tmp_path: Any) -> None:
     with pytest.raises(FileNotFoundError):
         run_any(_open(echo, remote_addr=str(tmp_path / "nobody"), family=socket.AF_UNIX))
+
+
+# ----------------------------------------------------------------------
+# Ports out of range (the C library would reduce them modulo 65536)
+# ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+@pytest.mark.parametrize("side", ["remote_addr", "local_addr"])
+def test_a_port_above_65535_is_refused_not_wrapped(
+    run: Any, echo: Any, host: str, side: str
+) -> None:
+    async def main() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as target:
+            target.bind(("127.0.0.1", 0))
+            target.setblocking(False)
+            port = target.getsockname()[1] + 65536
+            with pytest.raises(OverflowError, match="port must be 0-65535"):
+                await _open(echo, family=socket.AF_INET, **{side: (host, port)})
+            with pytest.raises(OverflowError, match="port must be 0-65535"):
+                await _open(echo, family=socket.AF_INET, **{side: (host, -1)})
+
+    run(main())
