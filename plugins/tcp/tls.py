@@ -21,10 +21,10 @@ public transport API below it (write, close, abort, pause/resume_reading,
 get_extra_info), which is what makes it one layer for every stream.
 Rule 2: the waiter is resolved exactly once: with None when the handshake
 succeeds, with the exception when it fails. A connection that ends without an
-error before the handshake is done (the transport below closed or aborted,
-or already closing when the handshake should start) also gives None, as
-asyncio's SSLProtocol does; :meth:`TLSProtocol.connection_is_lost` then says
-so, and ``start_tls`` returns None.
+error before the handshake is done (the transport below closed or aborted)
+also gives None, as asyncio's SSLProtocol does;
+:meth:`TLSProtocol.connection_is_lost` then says so, and ``start_tls``
+returns None.
 Rule 3: the application protocol gets ``connection_lost`` exactly once, and
 only if the handshake succeeded (it never saw a TLS connection otherwise;
 asyncio behaves the same, also for start_tls).
@@ -214,30 +214,15 @@ class TLSProtocol(asyncio.BufferedProtocol):
     # -- the transport below talks to us ---------------------------------
 
     def connection_is_lost(self) -> bool:
-        """Whether the transport below is gone: its connection_lost came, or it
-        was already closing when the handshake should have started."""
+        """Whether the transport below is gone (its connection_lost came)."""
         return self._lost
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Start the handshake (client) or wait for the client's hello (server)."""
-        if self._lost:
-            # start_tls() on a closing transport: its connection_lost, queued
-            # by close(), reached this layer first. Nothing is left to start.
-            return
         self._transport = cast(asyncio.Transport, transport)
         if self._state is not _IDLE:
             # The application closed before the connection was even made.
             self._transport.abort()
-            return
-        if transport.is_closing():
-            # start_tls() on a transport that is closed already (or closes
-            # once its queue is sent): no handshake can reach the peer. asyncio
-            # would start one and wait forever; this is the connection lost
-            # without an error that it reports when the close comes later.
-            # The application protocol heard of the close from the transport
-            # itself (or, if it is still flushing, it would not in asyncio).
-            self._state = _CLOSED
-            self.connection_lost(None)
             return
         self._state = _HANDSHAKING
         self._handshake_timer = self._loop.call_later(
@@ -286,10 +271,6 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         """The transport below is gone: tell the waiter or the application."""
         reason = exc if exc is not None else self._close_exc
-        # start_tls() on a transport whose close was not reported yet: the
-        # application protocol, connected over the plain transport, would
-        # never hear of it. asyncio tells it; so does this layer.
-        tell_app = self._app_connected or (self._state is _IDLE and not self._call_connection_made)
         self._lost = True
         self._cancel_timers()
         self._state = _CLOSED
@@ -303,7 +284,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         # below closed or aborted) gives the waiter None, as in asyncio; the
         # peer leaving mid-handshake already failed it in eof_received.
         self._wake_waiter(reason)
-        if tell_app:
+        if self._app_connected:
             self._app_connected = False
             protocol, self._app_protocol = self._app_protocol, _DETACHED
             protocol.connection_lost(reason)

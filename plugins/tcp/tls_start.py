@@ -50,6 +50,12 @@ async def start_tls(
     if not getattr(transport, "_start_tls_compatible", False):
         raise TypeError(f"transport {transport!r} is not supported by start_tls()")
     stream = cast(asyncio.Transport, transport)
+    if stream.is_closing():
+        # No handshake can reach the peer. asyncio returns None once the
+        # close is reported (through its TLS layer, which tells the protocol);
+        # on a transport closed already it would wait for ever. Here the
+        # transport tells the protocol itself, as it would have anyway.
+        return None
 
     waiter: asyncio.Future[None] = self.create_future()
     tls = TLSProtocol(
