@@ -42,8 +42,8 @@ def test_start_tls_on_a_closing_transport_returns_none(
             plain, client = await connect_plain(mute.getsockname()[1])
             plain.close()  # its connection_lost is still to come
             assert await upgrade(plain, client, client_ctx) is None
-            # The TLS layer had taken the protocol's place when the close was
-            # reported; it passes it on, once.
+            # Told once that the connection ended (asyncio: through its TLS
+            # layer; loopkit: by the transport, which start_tls left alone).
             await asyncio.sleep(0.01)
             assert client.lost == [None]
 
