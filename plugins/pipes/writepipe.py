@@ -37,8 +37,14 @@ _WARN_AFTER_LOST_WRITES = 5
 BytesLike = bytes | bytearray | memoryview
 
 
-class WritePipeTransport(PipeTransportBase, asyncio.WriteTransport):
-    """Writes to a pipe, FIFO, socket or character device, with flow control."""
+class WritePipeTransport(PipeTransportBase, asyncio.Transport):
+    """Writes to a pipe, FIFO, socket or character device, with flow control.
+
+    A full :class:`asyncio.Transport`, as asyncio's write pipe transport is
+    (also the stdin pipe of a subprocess): the reading half it cannot do
+    (``pause_reading``, ``resume_reading``, ``is_reading``) raises
+    NotImplementedError there, which callers may catch, not AttributeError.
+    """
 
     #: The write system call. An instance may shadow it (a test's fault
     #: injector does); looking it up on ``self`` costs what ``os.write`` does.
@@ -52,7 +58,7 @@ class WritePipeTransport(PipeTransportBase, asyncio.WriteTransport):
         waiter: asyncio.Future[None] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        asyncio.WriteTransport.__init__(self, extra)
+        asyncio.Transport.__init__(self, extra)
         self._buffer = bytearray()
         self._writes_after_loss = 0
         self._protocol_paused = False

@@ -12,9 +12,19 @@ the server reports it through the loop's exception handler, stops watching
 that socket for about a second, and then resumes; pending clients wait in the
 kernel's backlog meanwhile.
 
-``wait_closed`` has the semantics of Python 3.12.1 on every version: it
-returns once the server is closed *and* every connection it accepted is
-gone, whichever happens last.
+``wait_closed`` follows the running Python's asyncio, because fixtures and
+shutdown code are written against it (a 3.11 program that closes a server
+with a client still connected and then awaits ``wait_closed`` expects it to
+return; the same call hangs until the client leaves on 3.12.1+):
+
+- 3.11: returns at once if the server is already closed, even with
+  connections open; on an open server it waits for the close and then for
+  every connection.
+- 3.12.0: returns at once if no connection is open (even on an open server)
+  or once the waiting is over; otherwise waits for the close and every
+  connection.
+- 3.12.1 and later: returns once the server is closed *and* every connection
+  it accepted is gone, whichever happens last.
 
 What it must never do: let a failure with one client (protocol factory, TLS
 handshake) stop the server or disturb another connection, or spin on accept.
@@ -283,10 +293,29 @@ class Server(events.AbstractServer):
         finally:
             self._serving_forever_fut = None
 
+    # When ``wait_closed`` may return without waiting: the three rules of
+    # asyncio's Server (the module docstring says what each one means). The
+    # 3.12 patch release matters: 3.12.1 changed the rule of 3.12.0.
+    if sys.version_info < (3, 12):
+
+        def _nothing_to_wait_for(self) -> bool:
+            return self._sockets is None or self._waiters is None
+
+    elif sys.version_info < (3, 12, 1):
+
+        def _nothing_to_wait_for(self) -> bool:
+            return self._waiters is None or self._active_count == 0
+
+    else:
+
+        def _nothing_to_wait_for(self) -> bool:
+            return self._waiters is None
+
     async def wait_closed(self) -> None:
-        """Wait until the server is closed and all its connections are gone."""
-        if self._waiters is None:
+        """Wait until the server is closed and its connections are gone (per version)."""
+        if self._nothing_to_wait_for():
             return
+        assert self._waiters is not None
         waiter = self._loop.create_future()
         self._waiters.append(waiter)
         await waiter

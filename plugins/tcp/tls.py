@@ -20,7 +20,11 @@ Rule 1: this layer never touches a socket or the poller. It uses only the
 public transport API below it (write, close, abort, pause/resume_reading,
 get_extra_info), which is what makes it one layer for every stream.
 Rule 2: the waiter is resolved exactly once: with None when the handshake
-succeeds, with the exception otherwise.
+succeeds, with the exception when it fails. A connection that ends without an
+error before the handshake is done (the transport below closed or aborted)
+also gives None, as asyncio's SSLProtocol does;
+:meth:`TLSProtocol.connection_is_lost` then says so, and ``start_tls``
+returns None.
 Rule 3: the application protocol gets ``connection_lost`` exactly once, and
 only if the handshake succeeded (it never saw a TLS connection otherwise;
 asyncio behaves the same, also for start_tls).
@@ -167,6 +171,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._close_exc: Exception | None = None  # why the connection ended
         self._peer_eof = False  # the transport below reported EOF
         self._app_connected = False  # app saw connection_made over TLS, not yet lost
+        self._lost = False  # the transport below is gone (see connection_is_lost)
         self._lost_writes = 0
 
         # Plaintext the application wrote that is not encrypted yet (before
@@ -207,6 +212,10 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._app_buffered = isinstance(protocol, asyncio.BufferedProtocol)
 
     # -- the transport below talks to us ---------------------------------
+
+    def connection_is_lost(self) -> bool:
+        """Whether the transport below is gone (its connection_lost came)."""
+        return self._lost
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Start the handshake (client) or wait for the client's hello (server)."""
@@ -262,6 +271,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         """The transport below is gone: tell the waiter or the application."""
         reason = exc if exc is not None else self._close_exc
+        self._lost = True
         self._cancel_timers()
         self._state = _CLOSED
         self._transport = None
@@ -270,9 +280,10 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._outgoing.read()
         self._app_closing = True
         self._app_transport = None  # see __init__: no cycle once lost
-        self._wake_waiter(
-            reason or ConnectionResetError("Connection lost during the TLS handshake")
-        )
+        # Before the handshake is done, a loss without an error (the transport
+        # below closed or aborted) gives the waiter None, as in asyncio; the
+        # peer leaving mid-handshake already failed it in eof_received.
+        self._wake_waiter(reason)
         if self._app_connected:
             self._app_connected = False
             protocol, self._app_protocol = self._app_protocol, _DETACHED

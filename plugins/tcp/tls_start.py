@@ -27,7 +27,7 @@ async def start_tls(
     server_hostname: str | None = None,
     ssl_handshake_timeout: float | None = None,
     ssl_shutdown_timeout: float | None = None,
-) -> asyncio.Transport:
+) -> asyncio.Transport | None:
     """Put a TLS layer under ``protocol`` on ``transport`` and return the
     transport ``protocol`` must use from now on.
 
@@ -36,6 +36,12 @@ async def start_tls(
     peer sends right after its hello can reach the old protocol. If the
     handshake fails or the caller is cancelled, ``transport`` is closed and
     the error propagates.
+
+    None, as asyncio returns it (and HTTP clients check for it), when the
+    connection is gone without an error by the time this returns: the
+    transport was closing or closed already, or it was closed or aborted
+    during the handshake. A peer that leaves during the handshake is an
+    error (ConnectionResetError), as in asyncio.
     """
     if not isinstance(sslcontext, ssl.SSLContext):
         raise TypeError(
@@ -44,6 +50,12 @@ async def start_tls(
     if not getattr(transport, "_start_tls_compatible", False):
         raise TypeError(f"transport {transport!r} is not supported by start_tls()")
     stream = cast(asyncio.Transport, transport)
+    if stream.is_closing():
+        # No handshake can reach the peer. asyncio returns None once the
+        # close is reported (through its TLS layer, which tells the protocol);
+        # on a transport closed already it would wait for ever. Here the
+        # transport tells the protocol itself, as it would have anyway.
+        return None
 
     waiter: asyncio.Future[None] = self.create_future()
     tls = TLSProtocol(
@@ -57,8 +69,8 @@ async def start_tls(
         ssl_handshake_timeout=ssl_handshake_timeout,
         ssl_shutdown_timeout=ssl_shutdown_timeout,
     )
-    # Held from now on: if the connection is lost right after the handshake,
-    # the caller still gets its (closed) transport, not an error.
+    # Held from now on: the layer keeps its application transport only
+    # weakly once the connection is lost.
     app_transport = tls.get_app_transport()
     # Until the TLS layer has the transport, nothing may be read: paused
     # now, resumed only after connection_made has run (both call_soon, so
@@ -74,4 +86,6 @@ async def start_tls(
         made.cancel()
         resumed.cancel()
         raise
+    if tls.connection_is_lost():
+        return None
     return app_transport

@@ -79,7 +79,8 @@ async def start_tls(
     ssl_handshake_timeout: float | None = None,
     ssl_shutdown_timeout: float | None = None,
 ) -> Any:
-    """Upgrade ``transport`` to TLS; return the new transport ``protocol`` must use.
+    """Upgrade ``transport`` to TLS; return the new transport ``protocol`` must use
+    (None, as in asyncio, when the connection is gone without an error).
 
     Reading on the old transport is paused until the TLS layer is in place,
     so no plain bytes reach it before ``connection_made``. If the handshake

@@ -13,6 +13,7 @@ from asyncio import trsock
 from typing import Any
 
 import pytest
+import serverclose
 from loopkit.plugins.tcp import server as server_module
 from tcphelpers import Echo, Recorder, closed_port, serve
 
@@ -244,11 +245,13 @@ def test_wait_closed_waits_for_close_and_for_every_connection(run: Any) -> None:
             return protocols[-1]
 
         server, port = await serve(factory)
-        waiter = loop.create_task(server.wait_closed())
         _reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while not protocols:  # the client is connected before the server accepts
             await asyncio.sleep(0.001)
         await protocols[0].made
+        # Waiting from before close, with a client: every version waits (3.12.0
+        # would return at once if no client were connected yet).
+        waiter = loop.create_task(server.wait_closed())
         await asyncio.sleep(0.01)
         assert not waiter.done()  # still serving
         server.close()
@@ -263,17 +266,21 @@ def test_wait_closed_waits_for_close_and_for_every_connection(run: Any) -> None:
     run(main())
 
 
-def test_wait_closed_on_an_idle_server_returns_after_close(run: Any) -> None:
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server, _ = await serve()
-        waiter = loop.create_task(server.wait_closed())
-        await asyncio.sleep(0.01)
-        assert not waiter.done()  # 3.12.1 semantics: an open server is waited for
-        server.close()
-        await asyncio.wait_for(waiter, 2)
+async def start_tcp_server(factory: Any) -> asyncio.AbstractServer:
+    return await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
 
-    run(main())
+
+async def connect_tcp(server: asyncio.AbstractServer) -> tuple[Any, asyncio.StreamWriter]:
+    return await asyncio.open_connection(*server.sockets[0].getsockname())
+
+
+def test_wait_closed_after_close_with_a_client_connected(run_any: Any) -> None:
+    """Returns at once on 3.11, waits for the client from 3.12 on: as asyncio."""
+    run_any(serverclose.close_with_a_client_connected(start_tcp_server, connect_tcp))
+
+
+def test_wait_closed_on_an_idle_server_waits_for_close(run_any: Any) -> None:
+    run_any(serverclose.wait_on_an_idle_server(start_tcp_server))
 
 
 def test_serve_forever_until_cancelled(run: Any) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import serverclose
 from loopkit.plugins.tcp.server import Server
 from unixhelpers import REMOVED_ON_CLOSE, Echo, echo_once
 
@@ -226,25 +227,25 @@ def test_start_serving_false_then_serve_forever(run_any: Any, tmp_path: Path) ->
     run_any(main())
 
 
-def test_wait_closed_waits_for_the_connections(run_any: Any, tmp_path: Path) -> None:
-    path = str(tmp_path / "s")
+def unix_server_at(path: str) -> serverclose.StartServer:
+    async def start(factory: Any) -> asyncio.AbstractServer:
+        return await asyncio.get_running_loop().create_unix_server(factory, path)
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_unix_server(Echo, path)
-        reader, writer = await asyncio.open_unix_connection(path)
-        writer.write(b"x")
-        assert await reader.readexactly(1) == b"x"
-        server.close()
-        closed = asyncio.ensure_future(server.wait_closed())
-        await asyncio.sleep(0.05)
-        if sys.version_info >= (3, 12):  # 3.11's wait_closed did not wait for clients
-            assert not closed.done()
-        writer.close()
-        await writer.wait_closed()
-        await closed
+    return start
 
-    run_any(main())
+
+async def connect_unix(server: asyncio.AbstractServer) -> tuple[Any, asyncio.StreamWriter]:
+    return await asyncio.open_unix_connection(server.sockets[0].getsockname())
+
+
+def test_wait_closed_after_close_with_a_client_connected(run_any: Any, tmp_path: Path) -> None:
+    """Returns at once on 3.11, waits for the client from 3.12 on: as asyncio."""
+    start = unix_server_at(str(tmp_path / "s"))
+    run_any(serverclose.close_with_a_client_connected(start, connect_unix))
+
+
+def test_wait_closed_on_an_idle_server_waits_for_close(run_any: Any, tmp_path: Path) -> None:
+    run_any(serverclose.wait_on_an_idle_server(unix_server_at(str(tmp_path / "s"))))
 
 
 @pytest.mark.parametrize(
