@@ -51,6 +51,17 @@ async def peer_recv_all(peer: socket.socket, nbytes: int) -> bytes:
     return bytes(data)
 
 
+def small_kernel_buffers(transport: Any, peer: socket.socket) -> None:
+    """Fix both kernel buffers of the connection at 64 KiB.
+
+    Left alone, loopback TCP autotunes them, and on a machine with large
+    ``tcp_wmem`` / ``tcp_rmem`` limits one send() may take several MiB:
+    then nothing is ever queued and the flow-control tests test nothing.
+    """
+    transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+
+
 async def settle(rounds: int = 5) -> None:
     for _ in range(rounds):
         await asyncio.sleep(0)
@@ -75,6 +86,7 @@ def test_write_goes_to_the_kernel_at_once(run: Any) -> None:
 def test_write_queues_what_the_kernel_refuses_and_pauses_the_protocol(run: Any) -> None:
     async def main() -> None:
         transport, proto, peer = await connect()
+        small_kernel_buffers(transport, peer)
         payload = bytes(range(256)) * 16384  # 4 MiB, more than the kernel buffers
         transport.write(payload)
         # Queued: the part the kernel refused, all of it when the first send
@@ -163,6 +175,7 @@ def test_writelines_refuses_what_is_not_bytes(run: Any) -> None:
 def test_writelines_respects_the_high_water_mark(run: Any) -> None:
     async def main() -> None:
         transport, proto, peer = await connect()
+        small_kernel_buffers(transport, peer)
         chunks = [b"y" * 65536 for _ in range(64)]
         transport.writelines(chunks)
         assert transport.get_write_buffer_size() > 65536
