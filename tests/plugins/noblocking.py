@@ -19,6 +19,7 @@ any was, naming the call and where it was made.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import traceback
 from collections.abc import Callable, Iterator
@@ -105,28 +106,36 @@ def _make() -> _bb.BlockBuster:
 _buster: _bb.BlockBuster | None = None
 
 
+@contextlib.contextmanager
+def watching() -> Iterator[list[str]]:
+    """blockbuster active on loopkit loops; yields the list of blocking calls found."""
+    global _buster
+    if _buster is None:
+        _buster = _make()
+    mp = pytest.MonkeyPatch()
+    mp.setattr(_bb, "BlockingError", _Recorded)
+    mp.setattr(_bb, "asyncio", _LoopkitOnly)
+    found: list[str] = []
+    _Recorded.found = found
+    _buster.activate()
+    try:
+        yield found
+    finally:
+        _buster.deactivate()
+        mp.undo()
+        _Recorded.found = []
+
+
 @pytest.fixture(autouse=True)
 def no_blocking_in_loop(request: pytest.FixtureRequest) -> Iterator[None]:
     """Activate blockbuster for the test; fail it if any blocking call was made."""
-    global _buster
     suite = request.path.parent.name
     if suite == "tls":
         suite = request.path.parent.parent.name
     if suite not in WATCHED_SUITES:
         yield
         return
-    if _buster is None:
-        _buster = _make()
-    mp = pytest.MonkeyPatch()
-    mp.setattr(_bb, "BlockingError", _Recorded)
-    mp.setattr(_bb, "asyncio", _LoopkitOnly)
-    _Recorded.found = []
-    _buster.activate()
-    try:
+    with watching() as found:
         yield
-    finally:
-        _buster.deactivate()
-        mp.undo()
-    found, _Recorded.found = _Recorded.found, []
     if found:
         pytest.fail("blocking call(s) in the loop thread:\n" + "\n".join(found[:3]), pytrace=False)
