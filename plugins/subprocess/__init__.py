@@ -1,6 +1,8 @@
 """The subprocess plugin: ``loop.subprocess_exec`` and ``loop.subprocess_shell``.
 
-Starts a child with :class:`subprocess.Popen` and returns a
+Starts a child with :class:`subprocess.Popen` (in a helper thread, so that
+the loop thread never waits for the exec: :mod:`~loopkit.plugins.subprocess.spawn`)
+and returns a
 :class:`~loopkit.plugins.subprocess.transport.SubprocessTransport`; the
 child's pipes are transports of the pipes plugin (hence ``loopkit_requires``)
 and its exit is watched through a pidfd where the OS has one, or a thread
@@ -26,11 +28,13 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
+from loopkit.plugins import close_off_loop
 from loopkit.plugins.subprocess.policywatch import (
     PolicyWatch,
     checked_watcher,
     policy_child_watcher,
 )
+from loopkit.plugins.subprocess.spawn import spawn
 from loopkit.plugins.subprocess.transport import ChildSpec, SubprocessTransport, WatchFactory
 from loopkit.plugins.subprocess.watcher import ChildWatch
 
@@ -82,8 +86,11 @@ async def _start_watched(
     spec: ChildSpec,
     watch_factory: WatchFactory,
 ) -> SubprocessTransport:
-    transport = SubprocessTransport(loop, protocol, spec, watch_factory)
+    proc, cancelled = await spawn(loop, spec)
+    transport = SubprocessTransport(loop, protocol, spec, proc, watch_factory)
     try:
+        if cancelled:
+            raise asyncio.CancelledError()
         await transport._connected()
     except BaseException:
         # Cancelled before connection_made: kill the child and wait until
@@ -192,3 +199,4 @@ def loopkit_loop_closing(loop: Any) -> None:
     """Stop watching for this loop; children still running are reaped by a thread."""
     for watch in list(loop._subprocess_watches):
         watch.detach()
+    close_off_loop(loop)

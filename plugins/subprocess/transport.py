@@ -2,7 +2,8 @@
 
 Theory of operation
 -------------------
-The child is started with :class:`subprocess.Popen`; each of its standard
+The child is started with :class:`subprocess.Popen`, in one of the loop's
+helper threads (:mod:`loopkit.plugins.subprocess.spawn`); each of its standard
 streams that is a PIPE gets a pipe transport through the loop's
 ``connect_write_pipe`` / ``connect_read_pipe`` (the pipes plugin), whose
 protocol (:class:`PipeLink`) forwards everything to this transport. The
@@ -120,10 +121,10 @@ class SubprocessTransport(asyncio.SubprocessTransport):
         loop: Any,
         protocol: asyncio.SubprocessProtocol,
         spec: ChildSpec,
+        proc: subprocess.Popen[bytes],
         watch_factory: WatchFactory = ChildWatch,
     ) -> None:
-        popen_kwargs = dict(spec.popen_kwargs)
-        super().__init__(popen_kwargs.pop("extra", None))
+        super().__init__(spec.popen_kwargs.get("extra"))
         self._loop = loop
         self._protocol: Any = protocol
         self._closed = False
@@ -133,22 +134,9 @@ class SubprocessTransport(asyncio.SubprocessTransport):
         #: Protocol calls held until connection_made: (method name, args).
         self._held: deque[tuple[str, tuple[Any, ...]]] | None = deque()
         self._pipes: dict[int, PipeLink] = {}
-        # Popen raises (FileNotFoundError, PermissionError, ...) before
-        # anything exists that would need cleaning up.
-        try:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                spec.args,
-                shell=spec.shell,
-                stdin=spec.stdin,
-                stdout=spec.stdout,
-                stderr=spec.stderr,
-                universal_newlines=False,
-                bufsize=spec.bufsize,
-                **popen_kwargs,
-            )
-        except BaseException:
-            self._closed = True  # nothing to close: no child, no pipe
-            raise
+        # Started by the caller, in a helper thread (see spawn.py): the loop
+        # thread never waits for a child to exec.
+        self._proc: subprocess.Popen[bytes] | None = proc
         proc = self._proc
         self._pid = proc.pid
         self._extra["subprocess"] = proc

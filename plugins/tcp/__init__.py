@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loopkit.plugins import close_off_loop
 from loopkit.plugins.tcp import connect, listen, sendfile, sockcalls, tlswire
 
 from loopkit.core.hookspecs import hookimpl
@@ -50,3 +51,9 @@ def loopkit_loop_methods() -> dict[str, Any]:
         "sock_connect": sockcalls.sock_connect,
         "sock_accept": sockcalls.sock_accept,
     }
+
+
+@hookimpl
+def loopkit_loop_closing(loop: Any) -> None:
+    """The helper threads (blocking calls kept off the loop thread) end with the loop."""
+    close_off_loop(loop)

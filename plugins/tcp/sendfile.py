@@ -7,6 +7,11 @@ read in blocks in the executor and written; ``fallback=False`` turns that
 fallback into an error (SendfileNotAvailableError for sock_sendfile, as
 asyncio).
 
+The native path calls os.sendfile in one of the loop's helper threads
+(:func:`loopkit.plugins.off_loop`): it reads the file, which can wait for
+the disk. The socket stays non-blocking; when it is full, the loop waits for
+it to become writable and hands the next call to the helper again.
+
 For a transport, the native path first waits until the transport's write
 queue is empty and keeps it from reading meanwhile; the fallback path
 borrows the transport's protocol slot to follow its write flow control.
@@ -25,6 +30,7 @@ import socket
 from asyncio import constants, exceptions, futures, protocols
 from typing import Any
 
+from loopkit.plugins import off_loop
 from loopkit.plugins.tcp.sockcalls import check_sock, sock_sendall
 
 #: Bytes read per block by the read/write fallback.
@@ -80,26 +86,48 @@ async def _native(loop: Any, sock: socket.socket, file: Any, offset: int, count:
     total = 0
     try:
         while remaining > 0:
-            try:
-                sent = os.sendfile(fd, fileno, offset + total, min(remaining, NATIVE_BLOCK_SIZE))
-            except (BlockingIOError, InterruptedError):
-                await _writable(loop, fd)
-                continue
-            except OSError as exc:
-                if total == 0:
-                    # Nothing sent yet: let the caller fall back (as asyncio does).
-                    raise exceptions.SendfileNotAvailableError("os.sendfile call failed") from exc
-                if exc.errno == errno.ENOTCONN and type(exc) is not ConnectionError:
-                    raise ConnectionError(errno.ENOTCONN, "socket is not connected") from exc
-                raise
-            if sent == 0:
-                break  # end of file
+            # In a helper thread: os.sendfile reads the file, and a read
+            # that misses the page cache waits for the disk.
+            sent, error = await off_loop(loop, _send_some, fd, fileno, offset + total, remaining)
             total += sent
             remaining -= sent
+            if error is None:
+                if sent == 0:
+                    break  # end of file
+                continue
+            if isinstance(error, (BlockingIOError, InterruptedError)):
+                await _writable(loop, fd)
+                continue
+            if total == 0:
+                # Nothing sent yet: let the caller fall back (as asyncio does).
+                raise exceptions.SendfileNotAvailableError("os.sendfile call failed") from error
+            if error.errno == errno.ENOTCONN and type(error) is not ConnectionError:
+                raise ConnectionError(errno.ENOTCONN, "socket is not connected") from error
+            raise error
         return total
     finally:
         if total > 0:
             file.seek(offset + total)
+
+
+def _send_some(fd: int, fileno: int, offset: int, count: int) -> tuple[int, OSError | None]:
+    """``os.sendfile`` until the socket is full, the file ends or it fails (helper thread).
+
+    Returns the bytes sent and the error that stopped it (BlockingIOError:
+    the socket is full; None: ``count`` bytes sent or end of file). The
+    socket stays non-blocking, so this never waits for the peer, and only
+    one call per transfer runs at a time, so the bytes go out in order.
+    """
+    sent = 0
+    while sent < count:
+        try:
+            n = os.sendfile(fd, fileno, offset + sent, min(count - sent, NATIVE_BLOCK_SIZE))
+        except OSError as exc:
+            return sent, exc
+        if n == 0:
+            break
+        sent += n
+    return sent, None
 
 
 async def _writable(loop: Any, fd: int) -> None:

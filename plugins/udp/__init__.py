@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loopkit.plugins import close_off_loop
 from loopkit.plugins.udp import endpoint, sockcalls
 
 from loopkit.core.hookspecs import hookimpl
@@ -38,3 +39,9 @@ def loopkit_loop_methods() -> dict[str, Any]:
         "sock_recvfrom": sockcalls.sock_recvfrom,
         "sock_recvfrom_into": sockcalls.sock_recvfrom_into,
     }
+
+
+@hookimpl
+def loopkit_loop_closing(loop: Any) -> None:
+    """The helper threads (blocking calls kept off the loop thread) end with the loop."""
+    close_off_loop(loop)

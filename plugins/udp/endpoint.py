@@ -26,6 +26,7 @@ import sys
 from asyncio.log import logger
 from typing import Any
 
+from loopkit.plugins import off_loop
 from loopkit.plugins.udp.transport import DatagramTransport
 
 _HAS_AF_UNIX = hasattr(socket, "AF_UNIX")
@@ -86,8 +87,8 @@ async def _address_pairs(
         for addr in (local_addr, remote_addr):
             if addr is not None and not isinstance(addr, str):
                 raise TypeError("string is expected")
-        if local_addr:
-            _remove_stale_unix_socket(local_addr)
+        if local_addr:  # in a helper thread: the loop thread never touches the disk
+            await off_loop(loop, _remove_stale_unix_socket, local_addr)
         return [((family, proto), (local_addr, remote_addr))]
     by_key: dict[tuple[int, int], list[Any]] = {}
     for index, addr in ((0, local_addr), (1, remote_addr)):

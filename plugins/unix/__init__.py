@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loopkit.plugins import close_off_loop
 from loopkit.plugins.unix import connect, server
 
 from loopkit.core.hookspecs import hookimpl
@@ -36,3 +37,9 @@ def loopkit_loop_methods() -> dict[str, Any]:
         "create_unix_connection": connect.create_unix_connection,
         "create_unix_server": server.create_unix_server,
     }
+
+
+@hookimpl
+def loopkit_loop_closing(loop: Any) -> None:
+    """The helper threads (blocking calls kept off the loop thread) end with the loop."""
+    close_off_loop(loop)

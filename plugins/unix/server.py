@@ -10,7 +10,12 @@ Whether it does follows the running Python's asyncio: on 3.13+ the file is
 removed unless ``cleanup_socket=False`` is passed (asyncio's default
 ``cleanup_socket=True``); on 3.11 and 3.12 asyncio has no such keyword and
 leaves the file in place, and so does loopkit, so a program (or a test)
-that relies on either behaviour sees it unchanged on loopkit. The file is
+that relies on either behaviour sees it unchanged on loopkit.
+
+The loop thread never touches the disk here: binding to a path (with the
+look at, and removal of, a stale file) and removing the file on close run
+in the loop's helper threads (:func:`loopkit.plugins.off_loop`);
+``await server.wait_closed()`` returns only once the file is gone. The file is
 removed only if the path still holds the same file (device and inode) the
 server bound: a newer server's file at the same path is left alone. Abstract
 addresses have no file and need no cleanup.
@@ -30,6 +35,7 @@ from asyncio.log import logger
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from loopkit.plugins import off_loop, settled_off_loop
 from loopkit.plugins.tcp.server import Server
 from loopkit.plugins.tcp.tlswire import check_not_ssl_socket
 from loopkit.plugins.unix.connect import check_unix_stream_socket
@@ -66,17 +72,41 @@ class UnixServer(Server):
             ssl_shutdown_timeout,
         )
         self._socket_file = socket_file
+        #: The removal of the socket file, running in a helper thread.
+        self._removing: asyncio.Future[None] | None = None
 
     def close(self) -> None:
-        """Stop listening, close the socket and remove its socket file (if asked to)."""
+        """Stop listening, close the socket and remove its socket file (if asked to).
+
+        The file is removed in one of the loop's helper threads (the loop
+        thread never touches the disk); :meth:`wait_closed` returns only once
+        it is gone. On a loop that is not running, it is removed here.
+        """
         super().close()
         socket_file, self._socket_file = self._socket_file, None
-        if socket_file is not None:
+        if socket_file is None:
+            return
+        loop = self._loop
+        if loop.is_running() and not loop.is_closed():
+            self._removing = off_loop(loop, remove_socket_file, socket_file)
+        else:
             remove_socket_file(socket_file)
 
+    async def wait_closed(self) -> None:
+        """Wait until the server is closed, its connections gone and its file removed."""
+        removing = self._removing
+        if removing is not None:
+            await asyncio.shield(removing)
+        await super().wait_closed()
 
-def _bind_new_socket(path: Any) -> socket.socket:
-    """A new AF_UNIX stream socket bound to ``path`` (a stale socket file replaced)."""
+
+def _bind_new_socket(path: Any) -> tuple[socket.socket, SocketFile | None]:
+    """A new AF_UNIX stream socket bound to ``path`` (a stale socket file replaced),
+    and the file it made.
+
+    Runs in a helper thread: looking at the path, removing a stale file and
+    binding (which makes the file) all touch the disk.
+    """
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         remove_stale_socket(path)
@@ -89,14 +119,22 @@ def _bind_new_socket(path: Any) -> socket.socket:
     except BaseException:
         sock.close()
         raise
-    return sock
+    return sock, _socket_file_of(sock)
 
 
 def _socket_file_of(sock: socket.socket) -> SocketFile | None:
+    """The file ``sock`` is bound to (in a helper thread: it stats the path)."""
     try:
         return bound_file(sock)
     except OSError:
         return None
+
+
+def _discard(sock: socket.socket, bound: SocketFile | None) -> None:
+    """Undo a bind nobody will use: close the socket, remove its file (helper thread)."""
+    sock.close()
+    if bound is not None:
+        remove_socket_file(bound)
 
 
 async def _create_unix_server(
@@ -123,7 +161,10 @@ async def _create_unix_server(
         if sock is not None:
             raise ValueError("path and sock can not be specified at the same time")
         path = os.fspath(path)
-        sock = _bind_new_socket(path)
+        (sock, bound), cancelled = await settled_off_loop(self, _bind_new_socket, path)
+        if cancelled:
+            off_loop(self, _discard, sock, bound)
+            raise asyncio.CancelledError()
         owns_socket = True
     else:
         if sock is None:
@@ -131,10 +172,10 @@ async def _create_unix_server(
         check_unix_stream_socket(sock)
         check_not_ssl_socket(sock)
         owns_socket = False
+        bound = await off_loop(self, _socket_file_of, sock)
 
     # The bound file is known even without cleanup_socket, so that a failed
     # start never leaves behind a file this call created.
-    bound = _socket_file_of(sock)
     socket_file = bound if cleanup_socket else None
     try:
         sock.setblocking(False)
@@ -150,9 +191,7 @@ async def _create_unix_server(
         )
     except BaseException:
         if owns_socket:
-            sock.close()
-            if bound is not None:
-                remove_socket_file(bound)
+            await asyncio.shield(off_loop(self, _discard, sock, bound))
         raise
     if start_serving:
         try:
@@ -160,7 +199,8 @@ async def _create_unix_server(
         except BaseException:
             server.close()
             if owns_socket and bound is not None and socket_file is None:
-                remove_socket_file(bound)
+                await asyncio.shield(off_loop(self, remove_socket_file, bound))
+            await server.wait_closed()
             raise
         await asyncio.sleep(0)  # as asyncio: let the watchers settle first
     if self._debug:

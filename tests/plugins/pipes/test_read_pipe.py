@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from noblocking import own_blocking_call
 from pipes_support import Recorder, open_fds
 
 Run = Callable[..., Any]
@@ -23,8 +24,8 @@ def test_reads_until_eof_then_loses_the_connection_once(run: Run) -> None:
         _transport, proto = await asyncio.get_running_loop().connect_read_pipe(
             Recorder, os.fdopen(rfd, "rb", 0)
         )
-        os.write(wfd, b"hello ")
-        os.write(wfd, b"pipe")
+        own_blocking_call(os.write, wfd, b"hello ")
+        own_blocking_call(os.write, wfd, b"pipe")
         os.close(wfd)
         assert await proto.lost is None
         await asyncio.sleep(0.01)
@@ -68,7 +69,7 @@ def test_each_chunk_is_the_protocols_own_bytes(run: Run, make: Callable[[], Any]
         _, second = await loop.connect_read_pipe(Keeper, pipes[1][0])
         first_transport.max_size = 1000
         for (_, wfd), byte in ((pipes[0], b"a"), (pipes[1], b"b"), (pipes[0], b"c")):
-            os.write(wfd, byte * 3000)
+            own_blocking_call(os.write, wfd, byte * 3000)
             await asyncio.sleep(0.01)
         for _, wfd in pipes:
             os.close(wfd)
@@ -127,7 +128,7 @@ def test_pause_and_resume_reading(run: Run) -> None:
         transport.pause_reading()
         transport.pause_reading()  # a second pause is a no-op
         assert not transport.is_reading()
-        os.write(wfd, b"held back")
+        own_blocking_call(os.write, wfd, b"held back")
         await asyncio.sleep(0.05)
         assert proto.data == b""
         transport.resume_reading()
@@ -155,7 +156,7 @@ def test_a_protocol_that_pauses_in_connection_made_sees_no_data(run: Run) -> Non
 
     async def main() -> None:
         rfd, wfd = os.pipe()
-        os.write(wfd, b"early")
+        own_blocking_call(os.write, wfd, b"early")
         transport, proto = await asyncio.get_running_loop().connect_read_pipe(
             PausesAtOnce, os.fdopen(rfd, "rb", 0)
         )
@@ -172,7 +173,7 @@ def test_a_protocol_that_pauses_in_connection_made_sees_no_data(run: Run) -> Non
 def test_a_writer_closed_before_connecting_gives_eof(run: Run) -> None:
     async def main() -> Recorder:
         rfd, wfd = os.pipe()
-        os.write(wfd, b"last words")
+        own_blocking_call(os.write, wfd, b"last words")
         os.close(wfd)
         _transport, proto = await asyncio.get_running_loop().connect_read_pipe(
             Recorder, os.fdopen(rfd, "rb", 0)
@@ -196,7 +197,7 @@ def test_reads_a_fifo(run: Run, tmp_path: Any) -> None:
         _transport, proto = await asyncio.get_running_loop().connect_read_pipe(
             Recorder, os.fdopen(rfd, "rb", 0)
         )
-        os.write(wfd, b"through the fifo")
+        own_blocking_call(os.write, wfd, b"through the fifo")
         os.close(wfd)
         await proto.lost
         return bytes(proto.data)
@@ -208,7 +209,7 @@ def test_reads_a_socket(run: Run) -> None:
     async def main() -> bytes:
         ours, theirs = socket.socketpair()
         _transport, proto = await asyncio.get_running_loop().connect_read_pipe(Recorder, ours)
-        theirs.sendall(b"over a socket")
+        own_blocking_call(theirs.sendall, b"over a socket")
         theirs.close()
         await proto.lost
         assert ours.fileno() == -1  # closed with the transport
@@ -223,7 +224,7 @@ def test_reads_a_pty_and_treats_eio_as_the_end(loop: asyncio.AbstractEventLoop, 
         _transport, proto = await asyncio.get_running_loop().connect_read_pipe(
             Recorder, os.fdopen(master, "rb", 0)
         )
-        os.write(slave, b"tty output\n")
+        own_blocking_call(os.write, slave, b"tty output\n")
         for _ in range(100):
             if b"tty output" in proto.data:
                 break
@@ -291,7 +292,7 @@ def test_no_fd_is_leaked(run: Run) -> None:
             _transport, proto = await asyncio.get_running_loop().connect_read_pipe(
                 Recorder, os.fdopen(rfd, "rb", 0)
             )
-            os.write(wfd, b"x")
+            own_blocking_call(os.write, wfd, b"x")
             os.close(wfd)
             await proto.lost
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from noblocking import own_blocking_call
 from pipes_support import Recorder, open_fds
 
 Run = Callable[..., Any]
@@ -92,7 +93,7 @@ def test_buffer_drains_when_the_reader_catches_up_and_close_flushes(run: Run) ->
         reader = threading.Thread(target=_drain, args=(rfd, received))
         reader.start()
         assert await proto.lost is None
-        reader.join()
+        own_blocking_call(reader.join)
         return bytes(received)
 
     assert run(main()) == payload

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from noblocking import own_blocking_call
 from subprocess_support import PYTHON, Recorder, check_order, is_reaped
 
 Run = Callable[..., Any]
@@ -129,7 +130,10 @@ def test_stdio_may_be_devnull_stdout_an_fd_a_file_or_inherited(run: Run) -> None
             transport.close()
             out.seek(0)
             err.seek(0)
-            assert (out.read(), err.read()) == (b"to out\n", b"to err\n")
+            assert (own_blocking_call(out.read), own_blocking_call(err.read)) == (
+                b"to out\n",
+                b"to err\n",
+            )
         assert proto.events == ["made", "exited", "lost"]
 
     run(main())
@@ -159,7 +163,7 @@ def test_popen_keywords_are_passed_through(run: Run, tmp_path: Any) -> None:
             await proto.done
             transport.close()
             assert proto.output[1].decode().split() == ["env-ok", str(tmp_path), "True"]
-            assert os.read(rfd, 100) == b"via pass_fds"
+            assert own_blocking_call(os.read, rfd, 100) == b"via pass_fds"
         finally:
             os.close(rfd)
             os.close(wfd)

@@ -6,6 +6,8 @@ import asyncio
 import socket
 from typing import Any
 
+from noblocking import own_blocking_call
+
 
 class Recorder(asyncio.Protocol):
     """A protocol that records what the transport tells it.
@@ -100,8 +102,8 @@ def socket_pair() -> tuple[socket.socket, socket.socket]:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
-        client = socket.create_connection(listener.getsockname())
-        server, _ = listener.accept()
+        client = own_blocking_call(socket.create_connection, listener.getsockname())
+        server, _ = own_blocking_call(listener.accept)
     client.setblocking(False)
     server.setblocking(False)
     return client, server

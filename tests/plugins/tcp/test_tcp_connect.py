@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from loopkit.plugins.tcp.addresses import interleave
+from noblocking import own_blocking_call
 from tcphelpers import Echo, Recorder, closed_port, hang_up, serve
 
 
@@ -47,7 +48,7 @@ def black_hole() -> Iterator[int]:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(0)
-    filler = socket.create_connection(listener.getsockname())
+    filler = own_blocking_call(socket.create_connection, listener.getsockname())
     try:
         yield listener.getsockname()[1]
     finally:
@@ -214,7 +215,7 @@ def test_connect_over_a_given_socket(run: Any) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         server, port = await serve()
-        sock = socket.create_connection(("127.0.0.1", port))
+        sock = own_blocking_call(socket.create_connection, ("127.0.0.1", port))
         transport, proto = await loop.create_connection(Recorder, sock=sock)
         assert sock.gettimeout() == 0  # made non-blocking
         await echo_round_trip(transport, proto)
@@ -334,8 +335,8 @@ def test_connect_accepted_socket(run: Any) -> None:
         with socket.socket() as listener:
             listener.bind(("127.0.0.1", 0))
             listener.listen(1)
-            client = socket.create_connection(listener.getsockname())
-            accepted, _ = listener.accept()
+            client = own_blocking_call(socket.create_connection, listener.getsockname())
+            accepted, _ = own_blocking_call(listener.accept)
         transport, _proto = await loop.connect_accepted_socket(Echo, accepted)
         client.setblocking(False)
         await loop.sock_sendall(client, b"echo me")

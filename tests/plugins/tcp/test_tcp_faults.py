@@ -13,6 +13,7 @@ import struct
 from typing import Any
 
 import pytest
+from noblocking import own_blocking_call
 from tcphelpers import Recorder, closed_port, serve, socket_pair
 
 
@@ -166,7 +167,7 @@ def test_a_client_that_connects_and_sends_nothing(run: Any) -> None:
             return protocols[-1]
 
         server, port = await serve(factory)
-        silent = socket.create_connection(("127.0.0.1", port))
+        silent = own_blocking_call(socket.create_connection, ("127.0.0.1", port))
         _reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"busy")
         await writer.drain()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from loopkit.plugins.tcp import sendfile as sendfile_module
+from noblocking import own_blocking_call
 from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
@@ -126,7 +127,7 @@ def test_sock_sendfile_argument_checks(run: Any, loop: Any, data_file: Path) -> 
 def test_sock_sendfile_empty_file(run: Any, loop: Any, tmp_path: Path) -> None:
     async def main() -> None:
         empty = tmp_path / "empty"
-        empty.write_bytes(b"")
+        own_blocking_call(empty.write_bytes, b"")
         a, b = socket_pair()
         with empty.open("rb") as f:
             assert await loop.sock_sendfile(a, f) == 0
@@ -218,7 +219,9 @@ def test_sendfile_on_a_closing_transport(run: Any, loop: Any, data_file: Path) -
 def test_sendfile_to_a_peer_that_resets(run: Any, loop: Any, tmp_path: Path) -> None:
     async def main() -> None:
         big = tmp_path / "big"
-        big.write_bytes(os.urandom(1 << 20) * 16)  # 16 MiB: more than the kernel holds
+        own_blocking_call(
+            big.write_bytes, os.urandom(1 << 20) * 16
+        )  # 16 MiB: more than the kernel holds
         transport, proto, peer = await transport_and_peer()
         with big.open("rb") as f:
             sending = loop.create_task(loop.sendfile(transport, f))

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import serverclose
 from loopkit.plugins.tcp import server as server_module
+from noblocking import own_blocking_call
 from tcphelpers import Echo, Recorder, closed_port, serve
 
 
@@ -421,7 +422,9 @@ def test_out_of_file_descriptors_pauses_accepting_then_recovers(
 
     async def main() -> None:
         server, port = await serve(Recorder)
-        client = socket.create_connection(("127.0.0.1", port))  # queued in the backlog
+        client = own_blocking_call(
+            socket.create_connection, ("127.0.0.1", port)
+        )  # queued in the backlog
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free_fd(), hard))
         try:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from noblocking import own_blocking_call
 
 import loopkit
 
@@ -57,7 +58,7 @@ async def _connected_pair(
 ) -> tuple[asyncio.Transport, socket.socket]:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         transport, _ = await loop.create_connection(Quiet, "127.0.0.1", listener.getsockname()[1])
-        peer, _ = listener.accept()
+        peer, _ = own_blocking_call(listener.accept)
     peer.setblocking(False)
     return transport, peer  # type: ignore[return-value]
 

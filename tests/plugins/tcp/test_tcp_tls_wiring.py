@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from noblocking import own_blocking_call
 from tcphelpers import Echo, Recorder, hang_up, serve
 
 pytest.importorskip("loopkit.plugins.tcp.tls")
@@ -89,7 +90,7 @@ def test_a_client_that_never_starts_the_handshake(run: Any, server_ctx: Any) -> 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         server, port = await serve(Echo, ssl=server_ctx, ssl_handshake_timeout=0.2)
-        silent = socket.create_connection(("127.0.0.1", port))
+        silent = own_blocking_call(socket.create_connection, ("127.0.0.1", port))
         silent.setblocking(False)
         # The server gives up on it after the handshake timeout and closes it.
         assert await asyncio.wait_for(loop.sock_recv(silent, 100), 3) == b""
@@ -214,7 +215,7 @@ def test_sendfile_over_tls_uses_the_fallback(
         )
         with data_file.open("rb") as f:
             assert await loop.sendfile(transport, f) == 100_000
-        assert await proto.receive(100_000) == data_file.read_bytes()
+        assert await proto.receive(100_000) == own_blocking_call(data_file.read_bytes)
         await hang_up(transport, proto, server)
 
     run(main())

@@ -17,6 +17,7 @@ from loopkit.plugins.tcp.stream_transport import (
     JOIN_WRITELINES_UP_TO,
     SMALL_READ_SIZE,
 )
+from noblocking import own_blocking_call
 from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
 
 
@@ -75,7 +76,7 @@ def test_write_goes_to_the_kernel_at_once(run: Any) -> None:
         # No loop iteration has run: the bytes are already in the kernel.
         assert transport.get_write_buffer_size() == 0
         peer.setblocking(True)
-        assert peer.recv(10) == b"hello"
+        assert own_blocking_call(peer.recv, 10) == b"hello"
         transport.close()
         await proto.lost
         peer.close()
@@ -389,7 +390,7 @@ def test_buffered_protocol_reads_into_its_own_buffer(run: Any) -> None:
         _transport, proto, peer = await connect(Buffered)
         payload = bytes(range(256)) * 400
         peer.setblocking(True)
-        peer.sendall(payload)
+        own_blocking_call(peer.sendall, payload)
         peer.close()
         assert await proto.lost is None
         assert proto.data == payload
@@ -409,7 +410,7 @@ def test_a_plain_protocol_keeps_each_chunk_it_was_given(run: Any) -> None:
         sends += ((first_peer, first_proto, b"c", 6000),)
         for peer, proto, byte, total in sends:
             peer.setblocking(True)
-            peer.sendall(byte * 3000)
+            own_blocking_call(peer.sendall, byte * 3000)
             await proto.receive(total)
         assert all(type(chunk) is bytes for chunk in first_proto.chunks + second_proto.chunks)
         assert b"".join(first_proto.chunks) == b"a" * 3000 + b"c" * 3000

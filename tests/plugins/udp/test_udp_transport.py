@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from noblocking import own_blocking_call
 
 import loopkit
 
@@ -150,8 +151,8 @@ def test_an_unnamed_connected_peer_needs_no_address(run: Any, recorder: Any) -> 
         transport, proto = await loop.create_datagram_endpoint(recorder, sock=mine)
         try:
             transport.sendto(b"to the pair")
-            assert theirs.recv(100) == b"to the pair"
-            theirs.send(b"back")
+            assert own_blocking_call(theirs.recv, 100) == b"to the pair"
+            own_blocking_call(theirs.send, b"back")
             assert (await proto.next_datagram())[0] == b"back"
         finally:
             transport.close()
@@ -410,7 +411,7 @@ def test_pausing_inside_datagram_received_takes_effect_at_once(run_any: Any, rec
         )
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
             for number in range(5):
-                sender.sendto(b"%d" % number, server.get_extra_info("sockname"))
+                own_blocking_call(sender.sendto, b"%d" % number, server.get_extra_info("sockname"))
             try:
                 assert (await sproto.next_datagram())[0] == b"0"
                 await asyncio.sleep(0.02)
@@ -458,8 +459,8 @@ def test_an_exception_in_datagram_received_is_reported_and_reading_goes_on(
             FailsOnBoom, local_addr=("127.0.0.1", 0)
         )
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-            sender.sendto(b"boom", server.get_extra_info("sockname"))
-            sender.sendto(b"fine", server.get_extra_info("sockname"))
+            own_blocking_call(sender.sendto, b"boom", server.get_extra_info("sockname"))
+            own_blocking_call(sender.sendto, b"fine", server.get_extra_info("sockname"))
             try:
                 assert (await sproto.next_datagram())[0] == b"fine"
                 assert not server.is_closing()

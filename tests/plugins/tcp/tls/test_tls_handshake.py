@@ -17,6 +17,7 @@ from loopkit.plugins.tcp.tls import (
 )
 from loopkit.plugins.tcp.tls_start import start_tls
 from loopkit.plugins.tcp.tls_transport import SSLAppTransport
+from noblocking import own_blocking_call
 from tlshelpers import (
     HOST,
     Recorder,
@@ -135,7 +136,7 @@ def test_client_that_sends_nothing_is_dropped_at_the_handshake_timeout(
 ) -> None:
     async def main() -> None:
         async with TLSServer(server_ctx, Recorder, ssl_handshake_timeout=0.3) as server:
-            with socket.create_connection((HOST, server.port)) as silent:
+            with own_blocking_call(socket.create_connection, (HOST, server.port)) as silent:
                 started = time.monotonic()
                 while not server.waiters:
                     await asyncio.sleep(0.005)
@@ -145,7 +146,7 @@ def test_client_that_sends_nothing_is_dropped_at_the_handshake_timeout(
                 await asyncio.sleep(0.05)
                 silent.settimeout(2)
                 try:
-                    assert silent.recv(100) == b""  # the server hung up
+                    assert own_blocking_call(silent.recv, 100) == b""  # the server hung up
                 except ConnectionResetError:
                     pass
             assert server.apps[0].made == 0 and server.apps[0].lost == []
@@ -193,14 +194,16 @@ def test_client_speaking_plain_text_fails_the_server_handshake(
 ) -> None:
     async def main() -> None:
         async with TLSServer(server_ctx, Recorder) as server:
-            with socket.create_connection((HOST, server.port)) as plain:
-                plain.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            with own_blocking_call(socket.create_connection, (HOST, server.port)) as plain:
+                own_blocking_call(plain.sendall, b"GET / HTTP/1.0\r\n\r\n")
                 await until(lambda: bool(server.waiters) and server.waiters[0].done())
                 with pytest.raises(ssl.SSLError):
                     server.waiters[0].result()
                 plain.settimeout(2)
                 received = b""
-                while chunk := plain.recv(4096):  # hung up, perhaps after an alert
+                while chunk := own_blocking_call(
+                    plain.recv, 4096
+                ):  # hung up, perhaps after an alert
                     received += chunk
                 assert received[:1] in (b"", b"\x15")  # content type 21: alert
             assert server.apps[0].made == 0
