@@ -197,3 +197,45 @@ def test_plugin_is_registered_through_the_pytest11_entry_point(
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--loopkit")
     result.assert_outcomes(passed=3)
     assert {module for module, _ in loops_used(result).values()} == {"loopkit"}
+
+
+#: Tests written for aiohttp's own pytest plugin: its ``loop`` fixture (made by
+#: its ``loop_factory``), and a coroutine test that it runs on that loop.
+AIOHTTP_SAMPLE_TESTS = """
+import asyncio
+
+from aiohttp import web
+
+pytest_plugins = ["aiohttp.pytest_plugin"]
+
+
+def test_loop_fixture(loop):
+    print(f"LOOP aiohttp-loop {type(loop).__module__} none")
+
+
+async def test_server_and_client(aiohttp_client):
+    async def hello(request):
+        return web.Response(text="hi")
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    client = await aiohttp_client(app)
+    response = await client.get("/")
+    assert await response.text() == "hi"
+    loop = asyncio.get_running_loop()
+    print(f"LOOP aiohttp-client {type(loop).__module__} none")
+"""
+
+
+@pytest.mark.parametrize("option", [[], ["--loopkit"]], ids=["plain", "loopkit"])
+def test_aiohttp_pytest_plugins_loop_fixture_follows_the_option(
+    pytester: pytest.Pytester, option: list[str]
+) -> None:
+    """aiohttp's fixtures make their loops with ``asyncio.new_event_loop``: the policy's."""
+    pytester.makepyfile(test_aiohttp_sample=AIOHTTP_SAMPLE_TESTS)
+    pytester.makefile(".ini", pytest=SAMPLE_INI.format(extra=""))
+    result = pytester.runpytest("-s", "-p", "no:cacheprovider", *option)
+    result.assert_outcomes(passed=2)
+    used = {module for module, _ in loops_used(result).values()}
+    assert used == ({"loopkit"} if option else {ASYNCIO_LOOP_MODULE})
+    assert set(loops_used(result)) == {"aiohttp-loop", "aiohttp-client"}

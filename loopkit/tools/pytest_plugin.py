@@ -14,6 +14,9 @@ when the project under test has not chosen a loop itself:
   force, and its runner makes each test's loop from it;
 - anyio's pytest plugin runs ``anyio_backend = "asyncio"`` tests in an
   ``asyncio.Runner`` without a loop factory, which asks the policy too;
+- aiohttp's pytest plugin makes its ``loop`` fixture (and so ``aiohttp_client``,
+  ``aiohttp_server`` and its coroutine tests) with ``asyncio.new_event_loop``,
+  which asks the policy at call time;
 - so does a plain ``asyncio.run()`` or ``asyncio.new_event_loop()`` in a test.
 
 A loop a project chooses explicitly (its own ``event_loop_policy`` fixture, a
