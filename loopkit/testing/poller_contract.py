@@ -269,11 +269,6 @@ class PollerContract:
         waited = time.monotonic() - started
         assert 0.04 <= waited < 2.0, f"poll(0.05) returned after {waited:.3f}s"
 
-    def test_a_negative_timeout_does_not_block(self, poller: Poller) -> None:
-        started = time.monotonic()
-        assert list(poller.poll(-1.0)) == []
-        assert time.monotonic() - started < 0.5
-
     def test_the_longest_timeout_is_accepted(
         self, poller: Poller, pair: tuple[socket.socket, socket.socket]
     ) -> None:
@@ -368,7 +363,7 @@ class PollerContract:
         # The loop gets its own backend instance: the kernel owns and closes it.
         loop = loopkit.assemble().loop_class(self._info().create())
         try:
-            loop.run_until_complete(asyncio.wait_for(_tcp_echo(loop), 10.0))
+            loop.run_until_complete(asyncio.wait_for(_tcp_echo(loop), 5.0))
         finally:
             loop.close()
 
