@@ -33,10 +33,10 @@ DatagramFactory = Callable[[], asyncio.BaseProtocol]
 class DatagramContract(FamilyContract):
     """Subclass, implement :meth:`open_endpoints`; pytest runs the contract.
 
-    * :attr:`oversized`: a datagram size the family cannot send (its
+    * ``oversized``: a datagram size the family cannot send (its
       ``sendto`` fails with EMSGSIZE and must report it to
       ``error_received``); None to skip that test.
-    * :attr:`extra_info`: the ``get_extra_info`` keys both endpoints answer.
+    * ``extra_info``: the ``get_extra_info`` keys both endpoints answer.
     """
 
     oversized: ClassVar[int | None] = 1 << 20

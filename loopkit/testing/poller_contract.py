@@ -67,12 +67,12 @@ def merge(result: list[tuple[int, int]]) -> dict[int, int]:
 
 
 class PollerContract:
-    """Subclass and set :attr:`poller_info`; pytest runs the contract.
+    """Subclass and set ``poller_info``; pytest runs the contract.
 
     Class attributes a subclass may set:
 
-    * :attr:`poller_info` (required): the :class:`~loopkit.plugin.PollerInfo`.
-    * :attr:`fd_limit`: the highest fd number the backend can watch
+    * ``poller_info`` (required): the :class:`~loopkit.PollerInfo`.
+    * ``fd_limit``: the highest fd number the backend can watch
       (``select`` stops below FD_SETSIZE); None for no limit. Above it,
       ``register`` must fail at once with ValueError or OSError.
     """

@@ -55,10 +55,10 @@ class StreamContract(FamilyContract):
 
     Class attributes that describe the family:
 
-    * :attr:`can_write_eof`: what ``transport.can_write_eof()`` answers
+    * ``can_write_eof``: what ``transport.can_write_eof()`` answers
       (False for TLS); the half-close tests run only when True.
-    * :attr:`extra_info`: the ``get_extra_info`` keys both ends must answer.
-    * :attr:`client_peer_is_server_name`: the client's ``peername`` equals the
+    * ``extra_info``: the ``get_extra_info`` keys both ends must answer.
+    * ``client_peer_is_server_name``: the client's ``peername`` equals the
       server's ``sockname`` (true for TCP and Unix sockets).
     """
 

@@ -74,13 +74,15 @@ def test_a_poller_with_selectors_bits_fails_with_the_convention_explained(
     assert "failed" in result.stdout.splitlines()[-1]
 
 
-def test_the_leak_check_is_opt_in_by_ini_option(tmp_path: Path) -> None:
+def test_the_ini_option_turns_the_leak_check_on_for_every_test(tmp_path: Path) -> None:
     (tmp_path / "test_leaky.py").write_text(
-        "import socket\nkept = []\ndef test_keeps_a_socket():\n    kept.append(socket.socket())\n"
+        "import socket\nkept = []\n"
+        "def test_keeps_a_socket():\n    kept.append(socket.socket())\n"
+        "def test_clean():\n    socket.socket().close()\n"
     )
-    assert _run_pytest(tmp_path).returncode == 0
     (tmp_path / "pytest.ini").write_text("[pytest]\nloopkit_leak_check = true\n")
     result = _run_pytest(tmp_path)
     assert result.returncode == 1, result.stdout
     assert "the test leaked:" in result.stdout
     assert "socket:[" in result.stdout
+    assert "2 passed, 1 error" in result.stdout

@@ -23,7 +23,7 @@ transport, its ``_sock`` or its ``_os_read`` / ``_os_readv`` / ``_os_write``
 attributes: the names the transport base classes use. A transport family
 built on those bases (built in or third party) is covered; faults strike only
 system calls made from modules whose names start with one of
-:attr:`FaultPlan.modules` (``("loopkit",)`` by default: add your plugin's
+``FaultPlan.modules`` (``("loopkit",)`` by default: add your plugin's
 package to cover its own calls).
 
 It must never be registered in production code, and never injects a fault

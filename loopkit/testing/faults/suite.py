@@ -2,8 +2,8 @@
 
 ``pytest --inject-faults=SEED`` (or ``--inject-faults`` for a random seed,
 or ``LOOPKIT_TEST_FAULTS=SEED|random``) makes ``loopkit.new_event_loop``
-add a :class:`FaultInjector` with the *benign* plan
-(:meth:`FaultPlan.benign`): EINTR, EAGAIN, one-byte writes, spurious
+add a :class:`~loopkit.testing.faults.FaultInjector` with the *benign* plan
+(:meth:`~loopkit.testing.faults.FaultPlan.benign`): EINTR, EAGAIN, one-byte writes, spurious
 wake-ups, held-back and spurious readiness. A correct loop hides all of
 them, so every test must pass unchanged. Faults that end a connection
 (ECONNRESET, EPIPE, EMFILE) are not injected at random here: they change
