@@ -14,10 +14,10 @@ import sys
 import threading
 import time
 
-import leakcheck
 import pytest
 
 import loopkit
+from loopkit.testing import leaks as leakcheck
 
 
 def test_a_new_fd_is_named_with_what_it_refers_to() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 import loopkit
 import loopkit.core.assembly
-from faultinject import FaultInjector, FaultPlan
+from loopkit.testing.faults import FaultInjector, FaultPlan
 
 MakeLoop = Callable[[FaultPlan], asyncio.AbstractEventLoop]
 

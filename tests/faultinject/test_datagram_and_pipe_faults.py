@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from faultinject import EAGAIN, EINTR, EPIPE, SHORT, FaultPlan, faults_of
+from loopkit.testing.faults import EAGAIN, EINTR, EPIPE, SHORT, FaultPlan, faults_of
 
 _T = TypeVar("_T")
 MakeLoop = Callable[[FaultPlan], asyncio.AbstractEventLoop]

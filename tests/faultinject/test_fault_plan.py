@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from faultinject import BENIGN, ECONNRESET, EINTR, SHORT, FaultPlan, LoopFaults
+from loopkit.testing.faults import BENIGN, ECONNRESET, EINTR, SHORT, FaultPlan, LoopFaults
 
 CALLS = ["recv", "send", "sendmsg", "accept", "recv_into", "sendto", "write", "read"] * 50
 
@@ -65,8 +65,7 @@ def test_fails():
 
 def test_suite_mode_names_the_seed_and_how_to_reproduce_a_failure(tmp_path: Path) -> None:
     (tmp_path / "test_it.py").write_text(FAILING_TEST)
-    tests_dir = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONPATH": str(tests_dir)}
+    env = dict(os.environ)
     env.pop("LOOPKIT_TEST_FAULTS", None)
     result = subprocess.run(
         [
@@ -74,7 +73,7 @@ def test_suite_mode_names_the_seed_and_how_to_reproduce_a_failure(tmp_path: Path
             "-m",
             "pytest",
             "-p",
-            "faultinject.suite_mode",
+            "loopkit.testing",
             "-p",
             "no:cacheprovider",
             "--inject-faults=4242",

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from faultinject import FaultPlan, faults_of
+from loopkit.testing.faults import FaultPlan, faults_of
 
 MakeLoop = Callable[[FaultPlan], asyncio.AbstractEventLoop]
 

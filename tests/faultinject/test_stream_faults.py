@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pytest
 from loopkit.plugins.tcp import server as tcp_server  # type: ignore[import-not-found,unused-ignore]
 
-from faultinject import (
+from loopkit.testing.faults import (
     EAGAIN,
     ECONNRESET,
     EINTR,

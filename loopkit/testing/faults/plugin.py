@@ -27,18 +27,18 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from faultinject.plan import FaultPlan, LoopFaults
-from faultinject.poller import FaultyPoller
-from faultinject.wrappers import (
+from loopkit.core.hookspecs import hookimpl
+from loopkit.core.kernel import KernelLoop
+from loopkit.core.poller import PollerInfo
+from loopkit.testing.faults.plan import FaultPlan, LoopFaults
+from loopkit.testing.faults.poller import FaultyPoller
+from loopkit.testing.faults.wrappers import (
     adopt_socket,
     faulty_read,
     faulty_readv,
     faulty_write,
     socket_class_for,
 )
-from loopkit.core.hookspecs import hookimpl
-from loopkit.core.kernel import KernelLoop
-from loopkit.core.poller import PollerInfo
 
 #: Loops made so far per label: the n-th loop of a test gets the same
 #: generator whether the test runs alone or in a whole session.

@@ -71,6 +71,10 @@ class FaultPlan:
     report them again next round) and spurious readiness (report a
     transport's fd ready when it may not be: its next system call answers
     EAGAIN).
+
+    ``modules`` names the packages whose socket calls may be hit: a call
+    made from any other module (a test reading a socket itself, the kit's
+    own contract tests) always reaches the real system call.
     """
 
     seed: int = 0
@@ -79,9 +83,12 @@ class FaultPlan:
     spurious_wakeup_rate: float = 0.0
     held_back_rate: float = 0.0
     spurious_ready_rate: float = 0.0
+    modules: tuple[str, ...] = ("loopkit",)
 
     @classmethod
-    def benign(cls, seed: int, rate: float = 0.15) -> FaultPlan:
+    def benign(
+        cls, seed: int, rate: float = 0.15, modules: tuple[str, ...] = ("loopkit",)
+    ) -> FaultPlan:
         """The plan of suite mode: every fault a correct loop must hide."""
         return cls(
             seed=seed,
@@ -90,6 +97,7 @@ class FaultPlan:
             spurious_wakeup_rate=0.1,
             held_back_rate=0.1,
             spurious_ready_rate=0.1,
+            modules=modules,
         )
 
 

@@ -6,14 +6,15 @@ class is switched, in place, to a subclass of :class:`socket.socket` whose
 I/O methods may fail before calling the real one. The subclass adds no
 state (``__slots__ = ()``), so the switch is allowed and the fd, the object
 and everything else stay the same. One subclass is made per loop; it carries
-that loop's :class:`~faultinject.plan.LoopFaults` as a class attribute.
+that loop's :class:`~loopkit.testing.faults.LoopFaults` as a class attribute.
 
 Pipe transports call ``self._os_read`` or ``self._os_readv`` and
 ``self._os_write``; faulty ones are set on the transport instance.
 
-Faults strike only calls made by loopkit's own code (the calling frame's
-module is ``loopkit`` or below): a test that reads a socket directly sees
-the real system call.
+Faults strike only calls made by plugin code (the calling frame's module is
+below one of the plan's ``modules``, ``loopkit`` by default, and not
+``loopkit.testing``): a test that reads a socket directly sees the real
+system call.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from faultinject.plan import SHORT, LoopFaults, error_for
+from loopkit.testing.faults.plan import SHORT, LoopFaults, error_for
 
 
-def _from_loopkit(depth: int = 2) -> bool:
-    return str(sys._getframe(depth).f_globals.get("__name__", "")).startswith("loopkit")
+def _from_plugin_code(modules: tuple[str, ...], depth: int) -> bool:
+    name = str(sys._getframe(depth).f_globals.get("__name__", ""))
+    return name.startswith(modules) and not name.startswith("loopkit.testing")
 
 
 def _one_byte(data: Any) -> memoryview:
@@ -45,7 +47,7 @@ class FaultySocket(socket.socket):
     _faults: LoopFaults  # set on the per-loop subclass
 
     def _fault(self, op: str) -> str | None:
-        if not _from_loopkit(3):
+        if not _from_plugin_code(self._faults.plan.modules, 3):
             return None
         fault = self._faults.decide(op, self.fileno())
         if fault is not None and fault != SHORT:

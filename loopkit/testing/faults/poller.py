@@ -21,9 +21,9 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from faultinject.plan import LoopFaults
-from faultinject.wrappers import FaultySocket
 from loopkit.core.poller import EVENT_READ, EVENT_WRITE, Poller
+from loopkit.testing.faults.plan import LoopFaults
+from loopkit.testing.faults.wrappers import FaultySocket
 
 _IO_CALLBACKS = frozenset({"_read_ready", "_read_ready_buffered", "_write_ready"})
 

@@ -2,8 +2,8 @@
 
 ``pytest --inject-faults=SEED`` (or ``--inject-faults`` for a random seed,
 or ``LOOPKIT_TEST_FAULTS=SEED|random``) makes ``loopkit.new_event_loop``
-add a :class:`FaultInjector` with the *benign* plan
-(:meth:`FaultPlan.benign`): EINTR, EAGAIN, one-byte writes, spurious
+add a :class:`~loopkit.testing.faults.FaultInjector` with the *benign* plan
+(:meth:`~loopkit.testing.faults.FaultPlan.benign`): EINTR, EAGAIN, one-byte writes, spurious
 wake-ups, held-back and spurious readiness. A correct loop hides all of
 them, so every test must pass unchanged. Faults that end a connection
 (ECONNRESET, EPIPE, EMFILE) are not injected at random here: they change
@@ -13,6 +13,11 @@ The seed is printed in the header, in every failure report (with the
 command that reproduces it), and the totals of injected faults at the end.
 Tests that cannot pass under injection (they count system calls or events)
 carry ``@pytest.mark.no_fault_injection(reason=...)`` and are skipped.
+
+Its hooks are those of the pytest plugin :mod:`loopkit.testing`: a project
+that loads the kit gets the option. The ini option ``loopkit_fault_modules``
+lists more packages whose socket calls may be hit (a third-party plugin's
+own package), beside ``loopkit``.
 
 This module patches ``loopkit.new_event_loop`` only in suite mode, and
 puts it back when the session ends.
@@ -31,9 +36,9 @@ import pytest
 import loopkit
 import loopkit.core.assembly
 import loopkit.policy
-from faultinject.plan import FaultPlan
-from faultinject.plugin import FaultInjector, faults_of, label_from_pytest
 from loopkit.core.hookspecs import hookimpl
+from loopkit.testing.faults.plan import FaultPlan
+from loopkit.testing.faults.plugin import FaultInjector, faults_of, label_from_pytest
 
 ENV_FAULTS = "LOOPKIT_TEST_FAULTS"
 
@@ -56,8 +61,16 @@ class _Totals:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "loopkit_fault_modules",
+        type="linelist",
+        default=[],
+        help="packages (besides loopkit) whose socket calls --inject-faults may hit",
+    )
     parser.addoption(
         "--inject-faults",
+        "--loopkit-inject-faults",
+        dest="loopkit_inject_faults",
         nargs="?",
         const="random",
         default=None,
@@ -68,7 +81,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _seed_from(config: pytest.Config) -> int | None:
-    value = config.getoption("--inject-faults") or os.environ.get(ENV_FAULTS) or None
+    value = config.getoption("loopkit_inject_faults") or os.environ.get(ENV_FAULTS) or None
     if value is None:
         return None
     if value == "random":
@@ -85,7 +98,8 @@ def pytest_configure(config: pytest.Config) -> None:
     seed = _seed_from(config)
     if seed is None:
         return
-    injector = FaultInjector(FaultPlan.benign(seed), label=label_from_pytest)
+    modules = ("loopkit", *config.getini("loopkit_fault_modules"))
+    injector = FaultInjector(FaultPlan.benign(seed, modules=modules), label=label_from_pytest)
     totals = _Totals()
     original = loopkit.core.assembly.new_event_loop
 
