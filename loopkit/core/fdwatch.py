@@ -50,8 +50,11 @@ class FdWatchMixin:
 
     _readers: dict[int, events.Handle]
     _writers: dict[int, events.Handle]
-    _reader_files: dict[int, tuple[Any, events.Handle]]
-    _writer_files: dict[int, tuple[Any, events.Handle]]
+    #: (fd, writing) -> (file object, Handle) for watchers that a public
+    #: ``add_*`` was given an object for (see :meth:`_closed_file_fd`).
+    #: A class-level None until first needed: most loops never need it, and
+    #: the loop keeps few instance attributes (tests/core/test_kernel_layout).
+    _watched_files: dict[tuple[int, bool], tuple[Any, events.Handle]] | None = None
     _poller: Poller
 
     _closed: bool
@@ -153,41 +156,31 @@ class FdWatchMixin:
         watcher: once a newer watcher took the fd (its number reused by a
         new socket, say), the old object no longer reaches it.
         """
-        for files, table in (
-            (self._reader_files, self._readers),
-            (self._writer_files, self._writers),
-        ):
-            for fd, (obj, handle) in files.items():
-                if obj is fileobj and table.get(fd) is handle:
-                    return fd
+        for (fd, writing), (obj, handle) in (self._watched_files or {}).items():
+            if obj is fileobj and (self._writers if writing else self._readers).get(fd) is handle:
+                return fd
         return fileobj_to_fd(fileobj)  # raises asyncio's ValueError
 
-    def _watch_file(
-        self,
-        fd: FileLike,
-        fdno: int,
-        files: dict[int, tuple[Any, events.Handle]],
-        handle: events.Handle,
-    ) -> None:
+    def _watch_file(self, fd: FileLike, key: tuple[int, bool], handle: events.Handle) -> None:
         """Remember the object a public ``add_*`` watched (see _closed_file_fd)."""
+        files = self._watched_files
         if isinstance(fd, int):
-            files.pop(fdno, None)
-        else:
-            files[fdno] = (fd, handle)
+            if files:
+                files.pop(key, None)
+            return
+        if files is None:
+            files = self._watched_files = {}
+        files[key] = (fd, handle)
 
-    def _unwatch_file(
-        self,
-        fd: FileLike,
-        files: dict[int, tuple[Any, events.Handle]],
-        remove: Callable[[int], bool],
-    ) -> bool:
+    def _unwatch_file(self, fd: FileLike, writing: bool) -> bool:
         """The public ``remove_*``: by fd number, or by the object if it is closed."""
         fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
         if fdno < 0 and not self._closed:
             fdno = self._closed_file_fd(fd)
-        files.pop(fdno, None)
-        return remove(fdno)
+        if self._watched_files:
+            self._watched_files.pop((fdno, writing), None)
+        return self._remove_writer(fdno) if writing else self._remove_reader(fdno)
 
     def add_reader(self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is readable.
@@ -198,7 +191,7 @@ class FdWatchMixin:
         fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
         handle = self._add_reader(fdno, callback, *args)
-        self._watch_file(fd, fdno, self._reader_files, handle)
+        self._watch_file(fd, (fdno, False), handle)
 
     def remove_reader(self, fd: FileLike) -> bool:
         """Stop watching ``fd`` for reading; True if it was watched.
@@ -206,16 +199,16 @@ class FdWatchMixin:
         A socket object closed since it was watched (``fileno()`` -1) still
         finds its watcher, as in asyncio.
         """
-        return self._unwatch_file(fd, self._reader_files, self._remove_reader)
+        return self._unwatch_file(fd, False)
 
     def add_writer(self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is writable (replacing any watcher)."""
         fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
         handle = self._add_writer(fdno, callback, *args)
-        self._watch_file(fd, fdno, self._writer_files, handle)
+        self._watch_file(fd, (fdno, True), handle)
 
     def remove_writer(self, fd: FileLike) -> bool:
         """Stop watching ``fd`` for writing; True if it was watched (closed
         socket objects as in :meth:`remove_reader`)."""
-        return self._unwatch_file(fd, self._writer_files, self._remove_writer)
+        return self._unwatch_file(fd, True)

@@ -220,10 +220,6 @@ class KernelLoop(
         self._poll = poller.poll
         self._readers: dict[int, events.Handle] = {}
         self._writers: dict[int, events.Handle] = {}
-        #: fd -> (file object, Handle) for watchers added with an object
-        #: rather than an int (see FdWatchMixin._closed_file_fd).
-        self._reader_files: dict[int, tuple[Any, events.Handle]] = {}
-        self._writer_files: dict[int, tuple[Any, events.Handle]] = {}
         #: fd -> transport, filled by transport plugins so that add_reader()
         #: refuses an fd a transport owns (as asyncio does).
         self._fd_owners: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
@@ -287,8 +283,6 @@ class KernelLoop(
         self._timers.clear()
         self._readers.clear()
         self._writers.clear()
-        self._reader_files.clear()
-        self._writer_files.clear()
         self._wakeup_pending = True
         self._wakeup.close()
         self._poller.close()
@@ -430,8 +424,8 @@ class KernelLoop(
         self._executor_shutdown_called = True
         self._readers.clear()
         self._writers.clear()
-        self._reader_files.clear()
-        self._writer_files.clear()
+        if self._watched_files:  # the closed sockets it may hold go too
+            self._watched_files.clear()
         # No thread may signal the wake-up fd once it is closed (its number
         # could already belong to another file): claim a wake-up is pending.
         self._wakeup_pending = True
