@@ -103,6 +103,10 @@ async def watched(
                 loop._remove_writer(fd)
             else:
                 loop._remove_reader(fd)
+        # An error raised here keeps this frame in its traceback: without
+        # this, error -> frame -> fut -> error is a cycle, kept until the
+        # garbage collector runs (asyncio's sock_connect drops it too).
+        del fut
 
 
 def _retry(fut: futures.Future[Any], operation: Callable[..., Any], *args: Any) -> None:
@@ -116,6 +120,7 @@ def _retry(fut: futures.Future[Any], operation: Callable[..., Any], *args: Any) 
         raise
     except BaseException as exc:
         fut.set_exception(exc)
+        del fut  # this frame is in exc's traceback: no fut -> exc cycle
     else:
         fut.set_result(result)
 

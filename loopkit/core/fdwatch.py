@@ -50,6 +50,11 @@ class FdWatchMixin:
 
     _readers: dict[int, events.Handle]
     _writers: dict[int, events.Handle]
+    #: (fd, writing) -> (file object, Handle) for watchers that a public
+    #: ``add_*`` was given an object for (see :meth:`_closed_file_fd`).
+    #: A class-level None until first needed: most loops never need it, and
+    #: the loop keeps few instance attributes (tests/core/test_kernel_layout).
+    _watched_files: dict[tuple[int, bool], tuple[Any, events.Handle]] | None = None
     _poller: Poller
 
     _closed: bool
@@ -139,6 +144,44 @@ class FdWatchMixin:
             return False
         return self._unwatch(fileobj_to_fd(fd), self._writers, self._readers, EVENT_READ)
 
+    def _closed_file_fd(self, fileobj: FileLike) -> int:
+        """The fd that a now-closed ``fileobj`` was watched on; ValueError if none.
+
+        A closed socket answers ``fileno()`` with -1, yet code that watched
+        the socket object removes its watcher with that same object after
+        closing it (anyio's Unix sockets do, from a done callback). asyncio
+        finds the watcher by identity (selectors keep the object), so loopkit
+        remembers the object a public ``add_*`` was given, with the Handle
+        it made. The entry counts only while that Handle is still the fd's
+        watcher: once a newer watcher took the fd (its number reused by a
+        new socket, say), the old object no longer reaches it.
+        """
+        for (fd, writing), (obj, handle) in (self._watched_files or {}).items():
+            if obj is fileobj and (self._writers if writing else self._readers).get(fd) is handle:
+                return fd
+        return fileobj_to_fd(fileobj)  # raises asyncio's ValueError
+
+    def _watch_file(self, fd: FileLike, key: tuple[int, bool], handle: events.Handle) -> None:
+        """Remember the object a public ``add_*`` watched (see _closed_file_fd)."""
+        files = self._watched_files
+        if isinstance(fd, int):
+            if files:
+                files.pop(key, None)
+            return
+        if files is None:
+            files = self._watched_files = {}
+        files[key] = (fd, handle)
+
+    def _unwatch_file(self, fd: FileLike, writing: bool) -> bool:
+        """The public ``remove_*``: by fd number, or by the object if it is closed."""
+        fdno = fd_number(fd)
+        self._ensure_fd_free(fdno)
+        if fdno < 0 and not self._closed:
+            fdno = self._closed_file_fd(fd)
+        if self._watched_files:
+            self._watched_files.pop((fdno, writing), None)
+        return self._remove_writer(fdno) if writing else self._remove_reader(fdno)
+
     def add_reader(self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is readable.
 
@@ -147,22 +190,25 @@ class FdWatchMixin:
         """
         fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
-        self._add_reader(fdno, callback, *args)
+        handle = self._add_reader(fdno, callback, *args)
+        self._watch_file(fd, (fdno, False), handle)
 
     def remove_reader(self, fd: FileLike) -> bool:
-        """Stop watching ``fd`` for reading; True if it was watched."""
-        fdno = fd_number(fd)
-        self._ensure_fd_free(fdno)
-        return self._remove_reader(fdno)
+        """Stop watching ``fd`` for reading; True if it was watched.
+
+        A socket object closed since it was watched (``fileno()`` -1) still
+        finds its watcher, as in asyncio.
+        """
+        return self._unwatch_file(fd, False)
 
     def add_writer(self, fd: FileLike, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is writable (replacing any watcher)."""
         fdno = fd_number(fd)
         self._ensure_fd_free(fdno)
-        self._add_writer(fdno, callback, *args)
+        handle = self._add_writer(fdno, callback, *args)
+        self._watch_file(fd, (fdno, True), handle)
 
     def remove_writer(self, fd: FileLike) -> bool:
-        """Stop watching ``fd`` for writing; True if it was watched."""
-        fdno = fd_number(fd)
-        self._ensure_fd_free(fdno)
-        return self._remove_writer(fdno)
+        """Stop watching ``fd`` for writing; True if it was watched (closed
+        socket objects as in :meth:`remove_reader`)."""
+        return self._unwatch_file(fd, True)

@@ -436,6 +436,8 @@ class KernelLoop(
         self._executor_shutdown_called = True
         self._readers.clear()
         self._writers.clear()
+        if self._watched_files:  # the closed sockets it may hold go too
+            self._watched_files.clear()
         # No thread may signal the wake-up fd once it is closed (its number
         # could already belong to another file): claim a wake-up is pending.
         self._wakeup_pending = True

@@ -60,7 +60,9 @@ async def _connect_one(
             else:
                 if bind_errors:
                     errors.extend(bind_errors[:-1])
-                    raise bind_errors[-1]
+                    # Popped: a list in this frame must not hold the error
+                    # whose traceback holds this frame.
+                    raise bind_errors.pop()
                 raise OSError(f"no matching local address with family={family!r} found")
         await connect_socket(loop, sock, address)
         return sock
@@ -115,26 +117,38 @@ async def _open_socket(
         infos = interleave(infos, interleave_count)
 
     per_attempt: list[list[OSError]] = [[] for _ in infos]
+    flat: list[OSError] = []
     sock: socket.socket | None = None
-    if happy_eyeballs_delay is None:
-        for errors, info in zip(per_attempt, infos, strict=True):
-            try:
-                sock = await _connect_one(loop, errors, info, local_infos)
-                break
-            except OSError:
-                continue
-    else:
-        attempts: list[Callable[[], Awaitable[socket.socket]]] = [
-            functools.partial(_connect_one, loop, errors, info, local_infos)
-            for errors, info in zip(per_attempt, infos, strict=True)
-        ]
-        sock = await staggered_race(loop, attempts, happy_eyeballs_delay, socket.socket.close)
-    if sock is None:
-        flat = [exc for errors in per_attempt for exc in errors]
-        if not flat:  # every attempt ended without an OSError (cannot normally happen)
-            flat = [OSError("create_connection failed")]
-        raise _combined_error(flat, all_errors)
-    return sock
+    try:
+        if happy_eyeballs_delay is None:
+            for errors, info in zip(per_attempt, infos, strict=True):
+                try:
+                    sock = await _connect_one(loop, errors, info, local_infos)
+                    break
+                except OSError:
+                    continue
+        else:
+            attempts: list[Callable[[], Awaitable[socket.socket]]] = [
+                functools.partial(_connect_one, loop, errors, info, local_infos)
+                for errors, info in zip(per_attempt, infos, strict=True)
+            ]
+            sock = await staggered_race(loop, attempts, happy_eyeballs_delay, socket.socket.close)
+        if sock is None:
+            flat.extend(exc for errors in per_attempt for exc in errors)
+            if not flat:  # every attempt ended without an OSError (cannot normally happen)
+                flat.append(OSError("create_connection failed"))
+            raise _combined_error(flat, all_errors)
+        return sock
+    finally:
+        # The errors' tracebacks hold the frames of the attempts and this
+        # one, whose locals are these lists: emptied, they close no cycle
+        # (error -> traceback -> frame -> list -> error), so an error the
+        # caller keeps holds nothing else alive and the rest is freed at
+        # once, not by the garbage collector (as asyncio since
+        # python/cpython#124859).
+        for errors in per_attempt:
+            errors.clear()
+        flat.clear()
 
 
 async def _wire(

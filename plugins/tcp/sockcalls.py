@@ -111,6 +111,7 @@ def _sendall_ready(
         raise
     except BaseException as exc:
         fut.set_exception(exc)
+        del fut  # this frame is in exc's traceback: no fut -> exc cycle
         return
     start += sent
     if start == len(view):

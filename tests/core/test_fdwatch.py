@@ -346,3 +346,105 @@ def test_a_cancelled_reader_handle_never_runs_and_is_dropped_on_its_next_event(
     assert calls == []
     assert a.fileno() not in poller_loop._readers  # type: ignore[attr-defined]
     assert poller_loop.remove_reader(a) is False
+
+
+# ----------------------------------------------------------------------
+# A socket object closed while watched (its fileno() is -1 by then)
+# ----------------------------------------------------------------------
+
+
+def _watched_fds(loop: asyncio.AbstractEventLoop) -> set[int]:
+    """The fds ``loop`` watches besides its own wake-up fd (asyncio's or loopkit's)."""
+    selector = getattr(loop, "_selector", None)
+    if selector is not None:  # asyncio: its self-pipe is the one key it keeps
+        return {key.fd for key in selector.get_map().values()} - {loop._ssock.fileno()}  # type: ignore[attr-defined]
+    kernel: Any = loop
+    return (set(kernel._readers) | set(kernel._writers)) - {kernel._wakeup_fd}
+
+
+@pytest.mark.parametrize("family", [socket.SOCK_STREAM, socket.SOCK_DGRAM], ids=["stream", "dgram"])
+@pytest.mark.parametrize("watch", ["reader", "writer"])
+def test_a_socket_closed_while_watched_is_unwatched_by_the_same_object(
+    any_loop: asyncio.AbstractEventLoop, family: int, watch: str
+) -> None:
+    """anyio's Unix sockets close the socket, then remove their watcher with
+    it: asyncio finds the watcher by identity; so does loopkit."""
+    a, b = socket.socketpair(socket.AF_UNIX, family)
+    other = "writer" if watch == "reader" else "reader"
+    getattr(any_loop, f"add_{watch}")(a, print)
+    a.close()
+    b.close()
+    assert getattr(any_loop, f"remove_{other}")(a) is False
+    assert getattr(any_loop, f"remove_{watch}")(a) is True
+    assert _watched_fds(any_loop) == set()
+    # Gone now: like any closed socket nobody watches, a ValueError.
+    with pytest.raises(ValueError, match="Invalid file descriptor: -1"):
+        getattr(any_loop, f"remove_{watch}")(a)
+    assert any_loop.run_until_complete(asyncio.sleep(0.001, "ok")) == "ok"
+
+
+def test_a_socket_closed_while_watched_both_ways_is_unwatched_under_every_poller(
+    poller_loop: asyncio.AbstractEventLoop,
+) -> None:
+    """Both watchers go, one after the other, and the loop runs on. (asyncio's
+    epoll loop raises OSError at the first removal here: it asks epoll to
+    modify the closed fd.)"""
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    poller_loop.add_reader(a, print)
+    poller_loop.add_writer(a, print)
+    a.close()
+    b.close()
+    assert poller_loop.remove_reader(a) is True
+    assert poller_loop.remove_writer(a) is True
+    assert _watched_fds(poller_loop) == set()
+    assert poller_loop.run_until_complete(asyncio.sleep(0.001, "ok")) == "ok"
+
+
+def test_a_closed_socket_that_was_watched_by_number_is_a_value_error(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    a, b = socket.socketpair()
+    fd = a.fileno()
+    any_loop.add_reader(fd, print)
+    a.close()
+    b.close()
+    with pytest.raises(ValueError, match="Invalid file descriptor: -1"):
+        any_loop.remove_reader(a)
+    assert any_loop.remove_reader(fd) is True
+
+
+@pytest.mark.parametrize("newer", ["add_reader", "sock_recv"])
+def test_a_closed_socket_never_removes_a_newer_watcher_on_its_fd_number(
+    poller_loop: asyncio.AbstractEventLoop, newer: str
+) -> None:
+    a, b = socket.socketpair()
+    old_fd = a.fileno()
+    poller_loop.add_reader(a, print)
+    a.close()
+    b.close()
+    c, d = socket.socketpair()
+    c.setblocking(False)
+    try:
+        if c.fileno() != old_fd:  # pragma: no cover - depends on fd allocation
+            pytest.skip("the fd number was not reused")
+
+        async def main() -> bytes:
+            if newer == "add_reader":
+                got: asyncio.Future[bytes] = poller_loop.create_future()
+                poller_loop.add_reader(c, lambda: got.done() or got.set_result(c.recv(10)))
+            else:
+                got = asyncio.ensure_future(poller_loop.sock_recv(c, 10))  # type: ignore[arg-type]
+                await asyncio.sleep(0.01)
+            # The old object reaches no watcher now: asyncio's "not watched".
+            with pytest.raises(ValueError, match="Invalid file descriptor: -1"):
+                poller_loop.remove_reader(a)
+            d.send(b"new")
+            return await asyncio.wait_for(got, 2)
+
+        assert poller_loop.run_until_complete(main()) == b"new"
+        if newer == "add_reader":
+            assert poller_loop.remove_reader(c) is True
+        assert _watched_fds(poller_loop) == set()
+    finally:
+        c.close()
+        d.close()

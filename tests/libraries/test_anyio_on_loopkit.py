@@ -680,3 +680,45 @@ async def test_sending_to_a_peer_that_reset_the_connection_fails_cleanly() -> No
                         await client.send(b"x" * 65536)
                         await anyio.sleep(0.001)
             tg.cancel_scope.cancel()
+
+
+@pytest.mark.loop_methods("create_datagram_endpoint")
+@pytest.mark.parametrize("kind", ["stream", "datagram", "connected-datagram"])
+async def test_closing_a_unix_socket_while_a_receive_waits(tmp_path: Path, kind: str) -> None:
+    """anyio closes the socket, then its done callback removes the reader by
+    the (now closed) socket object: no error reaches the loop's handler, and
+    the waiting receive ends with ClosedResourceError."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    path = tmp_path / "peer.sock"
+    with anyio.fail_after(5):
+        if kind == "stream":
+            listener = await anyio.create_unix_listener(path)
+            peer: Any = listener
+            sock: Any = await anyio.connect_unix(path)
+        elif kind == "datagram":
+            peer = None
+            sock = await anyio.create_unix_datagram_socket(local_path=path)
+        else:
+            peer = await anyio.create_unix_datagram_socket(local_path=path)
+            sock = await anyio.create_connected_unix_datagram_socket(path)
+        try:
+            async with anyio.create_task_group() as tg:
+                outcome: list[BaseException] = []
+
+                async def receive() -> None:
+                    try:
+                        await sock.receive()
+                    except BaseException as exc:
+                        outcome.append(exc)
+
+                tg.start_soon(receive)
+                await anyio.sleep(0.02)
+                await sock.aclose()
+            await anyio.sleep(0.02)  # the done callbacks run
+        finally:
+            if peer is not None:
+                await peer.aclose()
+    assert [type(exc) for exc in outcome] == [anyio.ClosedResourceError]
+    assert errors == []
