@@ -19,6 +19,7 @@ own outside the per-loop object (the kernel never imports a plugin).
 
 from __future__ import annotations
 
+import concurrent.futures
 from asyncio import events
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -191,6 +192,23 @@ class LoopServices:
         if view is None or view.nbytes < size:
             view = self._states[key] = memoryview(bytearray(size))
         return view
+
+    # ------------------------------------------------------------------
+    # Backends chosen at assembly
+    # ------------------------------------------------------------------
+
+    @property
+    def executor_factory(self) -> Callable[[], concurrent.futures.ThreadPoolExecutor]:
+        """The chosen executor backend's ``create`` (see :class:`~loopkit.ExecutorInfo`).
+
+        The executor plugin calls it once per loop, on the first
+        ``run_in_executor(None, ...)``. A loop assembled with no executor
+        backend gets a plain :class:`~concurrent.futures.ThreadPoolExecutor`.
+        """
+        factory: Callable[[], concurrent.futures.ThreadPoolExecutor] | None = getattr(
+            type(self._loop), "_loopkit_executor_factory", None
+        )
+        return factory or concurrent.futures.ThreadPoolExecutor
 
     # ------------------------------------------------------------------
     # Observation

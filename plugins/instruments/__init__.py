@@ -127,6 +127,12 @@ def reset_stats(self: Any) -> None:
 
 
 @hookimpl
+def loopkit_provides() -> list[str]:
+    """The loop methods this plugin adds (read to explain them on loops without it)."""
+    return ["stats", "reset_stats", "slow_iteration_duration"]
+
+
+@hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
     """The public face of the plugin: ``loop.stats()`` and the slow threshold."""
     return {

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loopkit.plugins import resolver
+from loopkit.plugins.resolver import threaded as resolver
 
 import loopkit
 from loopkit.core.assembly import assemble, new_event_loop
