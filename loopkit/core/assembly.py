@@ -679,10 +679,12 @@ def _pick(
     if not table and (name is None or from_environment):
         return None
     if name is None:
-        usable = _best_first(table)
-        if not usable:
-            raise AssemblyError(f"no {kind} is available: every {kind} offered here declined")
-        return usable[0]
+        # Ask the best first and stop at the first yes: a lower backend's
+        # is_available (which may import its library) is not asked at all.
+        for _, candidate in sorted((-info.priority, key) for key, (info, _) in table.items()):
+            if table[candidate][0].is_available():
+                return candidate
+        raise AssemblyError(f"no {kind} is available: every {kind} offered here declined")
     return str(_choose(kind, table, name, stand_in).name)
 
 
