@@ -194,23 +194,6 @@ class LoopServices:
         return view
 
     # ------------------------------------------------------------------
-    # Backends chosen at assembly
-    # ------------------------------------------------------------------
-
-    @property
-    def executor_factory(self) -> Callable[[], concurrent.futures.ThreadPoolExecutor]:
-        """The chosen executor backend's ``create`` (see :class:`~loopkit.ExecutorInfo`).
-
-        The executor plugin calls it once per loop, on the first
-        ``run_in_executor(None, ...)``. A loop assembled with no executor
-        backend gets a plain :class:`~concurrent.futures.ThreadPoolExecutor`.
-        """
-        factory: Callable[[], concurrent.futures.ThreadPoolExecutor] | None = getattr(
-            type(self._loop), "_loopkit_executor_factory", None
-        )
-        return factory or concurrent.futures.ThreadPoolExecutor
-
-    # ------------------------------------------------------------------
     # Observation
     # ------------------------------------------------------------------
 
@@ -249,6 +232,33 @@ def services(loop: Any) -> LoopServices:
     if found is None:
         found = loop._plugin_services = LoopServices(loop)
     return found
+
+
+def existing_services(loop: Any) -> LoopServices | None:
+    """The :class:`LoopServices` of ``loop`` if something already made it, else None.
+
+    For a ``loopkit_loop_closing`` hook that releases per-loop state: a loop
+    that never used the plugin is left without a services object it would
+    otherwise get only to be asked for nothing.
+    """
+    found: LoopServices | None = getattr(loop, "_plugin_services", None)
+    return found
+
+
+def executor_factory(loop: Any) -> Callable[[], concurrent.futures.ThreadPoolExecutor]:
+    """The ``create`` of the executor backend chosen for ``loop``'s class.
+
+    See :class:`~loopkit.ExecutorInfo`. The executor plugin calls it once per
+    loop, on the first ``run_in_executor(None, ...)``. A loop assembled with
+    no executor backend gets a plain
+    :class:`~concurrent.futures.ThreadPoolExecutor`. A function of the loop's
+    class rather than a :class:`LoopServices` attribute: the choice is made
+    per assembly, and asking costs no per-loop object.
+    """
+    factory: Callable[[], concurrent.futures.ThreadPoolExecutor] | None = getattr(
+        type(loop), "_loopkit_executor_factory", None
+    )
+    return factory or concurrent.futures.ThreadPoolExecutor
 
 
 def observed_poll(

@@ -27,7 +27,7 @@ from loopkit.plugins.executor import elastic, threads
 
 from loopkit.core.backends import ExecutorInfo
 from loopkit.core.hookspecs import hookimpl
-from loopkit.core.services import services
+from loopkit.core.services import executor_factory
 
 
 def _get_default_executor(loop: Any) -> concurrent.futures.ThreadPoolExecutor:
@@ -35,7 +35,7 @@ def _get_default_executor(loop: Any) -> concurrent.futures.ThreadPoolExecutor:
         raise RuntimeError("Executor shutdown has been called")
     executor = loop._default_executor
     if executor is None:
-        executor = services(loop).executor_factory()
+        executor = executor_factory(loop)()
         loop._default_executor = executor
     return executor  # type: ignore[no-any-return]
 

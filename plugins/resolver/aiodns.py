@@ -32,7 +32,7 @@ from typing import Any
 from loopkit.plugins.resolver import threaded
 
 from loopkit.core.backends import ResolverInfo
-from loopkit.core.services import services
+from loopkit.core.services import existing_services, services
 
 #: The per-loop state key of the loop's ``aiodns.DNSResolver``.
 STATE_KEY = "resolver.aiodns"
@@ -119,7 +119,8 @@ def close(loop: Any) -> None:
     ``DNSResolver.close()`` is a coroutine that never waits; it is stepped
     here directly because the loop is closing and cannot run it.
     """
-    resolver = services(loop).peek_state(STATE_KEY)
+    kernel_services = existing_services(loop)
+    resolver = None if kernel_services is None else kernel_services.peek_state(STATE_KEY)
     if resolver is None:
         return
     closing = resolver.close()
