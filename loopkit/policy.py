@@ -30,12 +30,18 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
         poller: str | None = None,
         plugins: Iterable[PluginSpec] | None = None,
         exclude: Iterable[str] | None = None,
+        enable: Iterable[str] | None = None,
+        resolver: str | None = None,
+        executor: str | None = None,
     ) -> None:
         super().__init__()
         self._loop_options: dict[str, Any] = {
             "poller": poller,
             "plugins": None if plugins is None else list(plugins),
             "exclude": None if exclude is None else list(exclude),
+            "enable": None if enable is None else list(enable),
+            "resolver": resolver,
+            "executor": executor,
         }
 
     def new_event_loop(self) -> asyncio.AbstractEventLoop:

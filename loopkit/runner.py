@@ -24,6 +24,9 @@ def run(
     poller: str | None = None,
     plugins: Iterable[PluginSpec] | None = None,
     exclude: Iterable[str] | None = None,
+    enable: Iterable[str] | None = None,
+    resolver: str | None = None,
+    executor: str | None = None,
 ) -> _T:
     """Run coroutine ``main`` on a new loopkit loop and return its result.
 
@@ -35,6 +38,9 @@ def run(
         poller=poller,
         plugins=None if plugins is None else list(plugins),
         exclude=None if exclude is None else list(exclude),
+        enable=None if enable is None else list(enable),
+        resolver=resolver,
+        executor=executor,
     )
     with asyncio.Runner(debug=debug, loop_factory=factory) as runner:
         return runner.run(main)

@@ -131,3 +131,61 @@ def test_env_variables_reach_programs_run_unchanged(tmp_path: Path, poller: str)
     result = run_cli("run", str(script), LOOPKIT_POLLER=poller)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == f"loopkit Loop {poller}"
+
+
+def test_show_lists_every_resolver_and_executor_and_marks_the_choice() -> None:
+    result = run_cli("--executor", "elastic")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "resolver: threaded" in out and "executor: elastic" in out
+    assert "  * threaded " in out and "    aiodns " in out
+    assert "  * elastic " in out and "    threads " in out
+    from_env = run_cli(LOOPKIT_RESOLVER="threaded", LOOPKIT_EXECUTOR="threads")
+    assert "executor: threads" in from_env.stdout
+
+
+def test_show_rejects_an_unknown_backend_naming_the_valid_ones() -> None:
+    result = run_cli("--resolver", "nope")
+    assert result.returncode == 2
+    assert "unknown resolver 'nope'; valid resolvers here: threaded" in result.stderr
+
+
+def test_run_uses_the_chosen_executor(tmp_path: Path) -> None:
+    script = tmp_path / "pool.py"
+    script.write_text(
+        "import asyncio\n"
+        "async def main():\n"
+        "    loop = asyncio.get_running_loop()\n"
+        "    await loop.run_in_executor(None, int)\n"
+        "    print(type(loop._default_executor).__name__)\n"
+        "asyncio.run(main())\n"
+    )
+    result = run_cli("run", "--executor", "elastic", str(script))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ElasticThreadPoolExecutor"
+
+
+def test_show_explains_a_clash_between_two_installed_plugins(tmp_path: Path) -> None:
+    for name in ("one", "two"):
+        (tmp_path / f"lk_cli_clash_{name}.py").write_text(
+            "from loopkit import hookimpl\n"
+            "@hookimpl\n"
+            "def loopkit_loop_methods():\n"
+            "    return {'greet': lambda self: 'hi'}\n"
+        )
+        info = tmp_path / f"lk_cli_clash_{name}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: lk-cli-clash-{name}\nVersion: 1.0\n"
+        )
+        (info / "entry_points.txt").write_text(f"[loopkit]\nclash{name} = lk_cli_clash_{name}\n")
+    result = run_cli(PYTHONPATH=str(tmp_path))
+    assert result.returncode == 1
+    out = result.stdout
+    assert "CONFLICTS" in out
+    assert "plugins 'clashone' and 'clashtwo' both add 'greet'" in out
+    assert "exclude=['clashtwo']" in out
+    assert "create_connection            tcp" in out  # the rest is still listed
+    resolved = run_cli("--exclude", "clashtwo", PYTHONPATH=str(tmp_path))
+    assert resolved.returncode == 0, resolved.stderr
+    assert "CONFLICTS" not in resolved.stdout

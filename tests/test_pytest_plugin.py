@@ -239,3 +239,17 @@ def test_aiohttp_pytest_plugins_loop_fixture_follows_the_option(
     used = {module for module, _ in loops_used(result).values()}
     assert used == ({"loopkit"} if option else {ASYNCIO_LOOP_MODULE})
     assert set(loops_used(result)) == {"aiohttp-loop", "aiohttp-client"}
+
+
+def test_resolver_and_executor_options_shape_the_loops(pytester: pytest.Pytester) -> None:
+    make_sample(pytester)
+    result = pytester.runpytest(
+        "-s", "-p", "no:cacheprovider", "--loopkit", "--loopkit-resolver", "threaded",
+        "--loopkit-executor", "elastic",
+    )  # fmt: skip
+    result.assert_outcomes(passed=3)
+    header = next(line for line in result.outlines if line.startswith("loopkit: "))
+    assert "resolver threaded" in header and "executor elastic" in header
+    bad = pytester.runpytest("--loopkit", "--loopkit-executor", "nope")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--loopkit: unknown executor 'nope'; valid executors here: *"])

@@ -2,8 +2,11 @@
 
 The loop is made with ``plugins=["udp"]``: it has the kernel, the pollers,
 the executor (always there), the resolver (which udp requires) and the udp
-plugin. The other transport families are never imported, and a method of
-theirs raises PluginNotEnabledError, which says how to enable it.
+plugin. The other transport families are not imported to make or run it,
+and a method of theirs raises PluginNotEnabledError, which says how to
+enable it (to find which plugin provides the method, that error path reads
+the ``loopkit_provides`` hook of the installed plugins the loop lacks, so it
+imports their top-level modules; the loop itself never does).
 """
 
 import asyncio
@@ -47,10 +50,26 @@ async def main() -> None:
     finally:
         client.close()
         server.close()
+    imported = families_imported()
     try:
         await asyncio.open_connection("127.0.0.1", 9)  # needs the tcp plugin
     except loopkit.PluginNotEnabledError as exc:
         print("open_connection:", exc)
+    print("transport families imported:", ", ".join(imported))
+
+
+FAMILIES = {"tcp", "udp", "unix", "pipes", "signals", "subprocess"}
+
+
+def families_imported() -> list[str]:
+    """The transport-family plugins imported so far."""
+    return sorted(
+        {
+            name.split(".")[2]
+            for name in sys.modules
+            if name.startswith("loopkit.plugins.") and name.split(".")[2] in FAMILIES
+        }
+    )
 
 
 def udp_only_loop() -> asyncio.AbstractEventLoop:
@@ -59,13 +78,3 @@ def udp_only_loop() -> asyncio.AbstractEventLoop:
 
 with asyncio.Runner(loop_factory=udp_only_loop) as runner:
     runner.run(main())
-
-FAMILIES = {"tcp", "udp", "unix", "pipes", "signals", "subprocess"}
-families = sorted(
-    {
-        name.split(".")[2]
-        for name in sys.modules
-        if name.startswith("loopkit.plugins.") and name.split(".")[2] in FAMILIES
-    }
-)
-print("transport families imported:", ", ".join(families))

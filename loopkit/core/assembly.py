@@ -26,20 +26,23 @@ error that says to use ``loopkit_loop_overrides``.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
 from loopkit.core import catalog
+from loopkit.core.backends import ExecutorInfo, ResolverInfo
 from loopkit.core.errors import (
     AssemblyError,
+    PluginAttributeNotEnabledError,
     PluginLoadWarning,
     PluginNotEnabledError,
     UnknownNameError,
@@ -60,6 +63,8 @@ ENV_PLUGINS = "LOOPKIT_PLUGINS"
 ENV_EXCLUDE = "LOOPKIT_EXCLUDE"
 ENV_NO_AUTOLOAD = "LOOPKIT_DISABLE_PLUGIN_AUTOLOAD"
 ENV_ENABLE = "LOOPKIT_ENABLE"
+ENV_RESOLVER = "LOOPKIT_RESOLVER"
+ENV_EXECUTOR = "LOOPKIT_EXECUTOR"
 
 _OWN_DISTRIBUTION = "loopkit"
 
@@ -78,6 +83,8 @@ class PluginRecord:
     overrides: tuple[str, ...]
     pollers: tuple[str, ...]
     lifecycle: tuple[str, ...]
+    resolvers: tuple[str, ...] = ()
+    executors: tuple[str, ...] = ()
 
     @property
     def builtin(self) -> bool:
@@ -85,23 +92,43 @@ class PluginRecord:
         return self.distribution == _OWN_DISTRIBUTION
 
 
+Backend = PollerInfo | ResolverInfo | ExecutorInfo
+
+
+def _best_first(table: Mapping[str, tuple[Backend, str]]) -> list[str]:
+    """Names of the available backends of ``table``, highest priority first."""
+    usable = [(info.priority, name) for name, (info, _) in table.items() if info.is_available()]
+    return [name for _, name in sorted(usable, key=lambda item: (-item[0], item[1]))]
+
+
 @dataclass
 class Assembly:
-    """The outcome of assembling one selection of plugins."""
+    """The outcome of assembling one selection of plugins.
+
+    ``resolver`` and ``executor`` are the names of the backends built into
+    ``loop_class`` (None when no enabled plugin offers one); ``resolvers``
+    and ``executors`` are every backend offered, available or not, with
+    the plugin offering it. ``problems`` is empty except for an assembly
+    made by :func:`diagnose`, where it explains each conflict that a normal
+    assembly refuses.
+    """
 
     loop_class: type[KernelLoop]
     plugins: tuple[PluginRecord, ...]
     pollers: dict[str, tuple[PollerInfo, str]]
     providers: dict[str, str]
     skipped: tuple[tuple[str, str], ...] = ()
+    resolvers: dict[str, tuple[ResolverInfo, str]] = field(default_factory=dict)
+    executors: dict[str, tuple[ExecutorInfo, str]] = field(default_factory=dict)
+    resolver: str | None = None
+    executor: str | None = None
+    problems: tuple[str, ...] = ()
+    excluded: frozenset[str] = frozenset()
     _default_poller: str | None = field(default=None, repr=False)
 
     def available_pollers(self) -> list[str]:
         """Names of the pollers usable on this platform, best first."""
-        usable = [
-            (info.priority, name) for name, (info, _) in self.pollers.items() if info.is_available()
-        ]
-        return [name for _, name in sorted(usable, key=lambda item: (-item[0], item[1]))]
+        return _best_first(self.pollers)
 
     def poller_info(self, name: str | None) -> PollerInfo:
         """The poller called ``name``, or the best available one for None."""
@@ -115,19 +142,36 @@ class Assembly:
                     )
                 self._default_poller = usable[0]
             return self.pollers[self._default_poller][0]
-        entry = self.pollers.get(name)
-        if entry is None:
-            raise UnknownNameError(
-                f"unknown poller {name!r}; valid pollers here: "
-                f"{', '.join(self.available_pollers()) or 'none'}"
-            )
-        info = entry[0]
-        if not info.is_available():
-            raise AssemblyError(
-                f"poller {name!r} is not available on this platform "
-                f"({sys.platform}); available: {', '.join(self.available_pollers())}"
-            )
+        info: PollerInfo = _choose("poller", self.pollers, name, self)
         return info
+
+
+def _choose(kind: str, table: Mapping[str, tuple[Any, str]], name: str, assembly: Any) -> Any:
+    """The backend called ``name`` in ``table``, or an error that helps.
+
+    An unknown name lists the valid ones and, when an installed plugin that
+    this loop does not enable offers that name, says which and how to
+    enable it. A known but unavailable one says why, and how to get it.
+    """
+    entry = table.get(name)
+    if entry is None:
+        message = (
+            f"unknown {kind} {name!r}; valid {kind}s here: "
+            f"{', '.join(_best_first(table)) or 'none'}"
+        )
+        elsewhere = _disabled_offering(kind, name, assembly)
+        if elsewhere:
+            message += f". {elsewhere}"
+        raise UnknownNameError(message)
+    info = entry[0]
+    if not info.is_available():
+        hint = getattr(info, "install_hint", "")
+        reason = f": {hint}" if hint else f" on this platform ({sys.platform})"
+        raise AssemblyError(
+            f"{kind} {name!r} is not available{reason} (plugin {entry[1]!r}); "
+            f"available: {', '.join(_best_first(table)) or 'none'}"
+        )
+    return info
 
 
 # ----------------------------------------------------------------------
@@ -162,6 +206,7 @@ def refresh_plugins() -> None:
     """
     discover.cache_clear()
     _dist_name_version.cache_clear()
+    _offers.clear()
     with _cache_lock:
         _assemblies.clear()
 
@@ -317,7 +362,8 @@ def _select(
                 continue
         chosen.append((name, obj, source))
         requires = getattr(obj, "loopkit_requires", None)
-        for required in requires() if callable(requires) else ():
+        needed = _names_answer(name, "loopkit_requires", requires() if callable(requires) else ())
+        for required in needed:
             if required in excluded:
                 raise AssemblyError(
                     f"plugin {name!r} requires plugin {required!r}, which is excluded"
@@ -349,39 +395,140 @@ def _kernel_attributes() -> set[str]:
     return names
 
 
-def _missing_method_stub(name: str, message: str) -> Callable[..., Any]:
-    def missing(self: Any, *args: Any, **kwargs: Any) -> Any:
-        raise PluginNotEnabledError(message)
+# ----------------------------------------------------------------------
+# What plugins that a loop does not enable would offer (error path only)
+# ----------------------------------------------------------------------
 
-    missing.__name__ = name
-    missing.__qualname__ = f"Loop.{name}"
-    missing.__doc__ = message
-    missing.loopkit_missing = True  # type: ignore[attr-defined]
-    return missing
+#: Per installed plugin name: what its hooks declare, by kind ("method",
+#: "poller", "resolver", "executor"). Filled only when an error message
+#: needs it; cleared by refresh_plugins().
+_offers: dict[str, dict[str, tuple[str, ...]]] = {}
+
+_OFFER_HOOKS = (
+    ("method", "loopkit_provides"),
+    ("poller", "loopkit_pollers"),
+    ("resolver", "loopkit_resolvers"),
+    ("executor", "loopkit_executors"),
+)
 
 
-def _missing_message(name: str, installed: Mapping[str, Any], excluded: set[str]) -> str:
-    owner = catalog.BUILTIN_METHOD_OWNERS.get(name)
+def _plugin_offers(name: str) -> dict[str, tuple[str, ...]]:
+    """What the installed plugin ``name`` offers, by kind.
+
+    Imports the plugin's top-level module: only an error message or the CLI
+    asks, never the assembly of a loop, so a plugin a loop does not enable
+    stays unimported on the happy path. A plugin that fails to import, or
+    whose hook fails, offers nothing here (its own error shows elsewhere).
+    """
+    found = _offers.get(name)
+    if found is not None:
+        return found
+    found = {}
+    entry_point = discover().get(name)
+    try:
+        plugin = entry_point.load() if entry_point is not None else None
+    except Exception:
+        plugin = None
+    for kind, hook_name in _OFFER_HOOKS:
+        hook = getattr(plugin, hook_name, None)
+        if not callable(hook):
+            continue
+        try:
+            answer = hook()
+        except Exception:
+            continue
+        found[kind] = tuple(
+            item if isinstance(item, str) else str(getattr(item, "name", ""))
+            for item in answer or ()
+        )
+    _offers[name] = found
+    return found
+
+
+def _how_to_enable(owner: str, excluded: frozenset[str]) -> str:
+    if owner in excluded:
+        return f"remove {owner!r} from exclude= / {ENV_EXCLUDE}"
+    if owner in catalog.OPT_IN_PLUGINS:
+        return (
+            f"add {owner!r} to enable= (loopkit.new_event_loop(enable=[{owner!r}])) "
+            f"or to {ENV_ENABLE}"
+        )
+    return (
+        f"add {owner!r} to plugins= (loopkit.new_event_loop(plugins=[..., "
+        f"{owner!r}])) or to {ENV_PLUGINS}"
+    )
+
+
+def _disabled_owner(kind: str, name: str, assembly: Assembly) -> str | None:
+    """The installed plugin, not enabled in ``assembly``, that offers ``name``."""
+    enabled = {record.name for record in assembly.plugins}
+    for plugin_name in sorted(discover()):
+        if plugin_name not in enabled and name in _plugin_offers(plugin_name).get(kind, ()):
+            return plugin_name
+    return None
+
+
+def _disabled_offering(kind: str, name: str, assembly: Assembly) -> str:
+    owner = _disabled_owner(kind, name, assembly)
+    if owner is None:
+        return ""
+    return (
+        f"{kind} {name!r} is offered by the {owner!r} plugin, which is installed "
+        f"but not enabled in this loop; to enable it, {_how_to_enable(owner, assembly.excluded)}"
+    )
+
+
+def expected_provider(name: str, assembly: Assembly) -> str | None:
+    """The plugin that would provide loop attribute ``name``, were it enabled.
+
+    For the CLI's listing of missing methods; imports the plugins that the
+    assembly does not enable (see :func:`_plugin_offers`).
+    """
+    return _disabled_owner("method", name, assembly)
+
+
+def _missing_message(name: str, assembly: Assembly) -> str:
+    owner = _disabled_owner("method", name, assembly)
     if owner is None:
         return (
             f"loop.{name}() is not provided by any plugin enabled in this loop "
             f"(enabled plugins are listed by 'python -m loopkit')"
         )
-    if owner not in installed:
-        return (
-            f"loop.{name}() is provided by the {owner!r} plugin, which is not "
-            f"installed in this environment (reinstall loopkit)"
-        )
-    how = (
-        f"remove {owner!r} from exclude= / {ENV_EXCLUDE}"
-        if owner in excluded
-        else f"add {owner!r} to plugins= (loopkit.new_event_loop(plugins=[..., "
-        f"{owner!r}])) or to {ENV_PLUGINS}"
-    )
     return (
         f"loop.{name}() is provided by the {owner!r} plugin, which is not "
-        f"enabled in this loop; to enable it, {how}"
+        f"enabled in this loop; to enable it, {_how_to_enable(owner, assembly.excluded)}"
     )
+
+
+def _missing_method_stub(name: str) -> Callable[..., Any]:
+    def missing(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise PluginNotEnabledError(_missing_message(name, type(self)._loopkit_assembly))
+
+    missing.__name__ = name
+    missing.__qualname__ = f"Loop.{name}"
+    missing.__doc__ = (
+        f"loop.{name}() is not provided by the plugins of this loop; calling it "
+        f"raises PluginNotEnabledError naming the plugin that provides it."
+    )
+    missing.loopkit_missing = True  # type: ignore[attr-defined]
+    return missing
+
+
+def _loop_getattr(self: Any, name: str) -> Any:
+    """Explain a public attribute that only a plugin this loop lacks provides.
+
+    Python calls this only when normal lookup fails, so it costs nothing on
+    any attribute the loop has.
+    """
+    if not name.startswith("_"):
+        assembly = type(self)._loopkit_assembly
+        owner = _disabled_owner("method", name, assembly)
+        if owner is not None:
+            raise PluginAttributeNotEnabledError(
+                f"loop.{name} is provided by the {owner!r} plugin, which is not "
+                f"enabled in this loop; to enable it, {_how_to_enable(owner, assembly.excluded)}"
+            )
+    raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def _dist_of(
@@ -392,18 +539,176 @@ def _dist_of(
     return _dist_name_version(entry_point.dist)
 
 
+# ----------------------------------------------------------------------
+# Checking what plugins hand in
+# ----------------------------------------------------------------------
+
+_HOOK_NAMES = frozenset(name for name in vars(LoopkitSpec) if name.startswith("loopkit_"))
+_IMPL_MARK = PROJECT_NAME + "_impl"
+
+
+def _check_hook_names(name: str, plugin: object) -> None:
+    """Refuse ``loopkit_*`` attributes that loopkit would silently ignore.
+
+    A misspelt hook (``loopkit_loop_method``), marked or not, and a real hook
+    name left without ``@hookimpl`` are both mistakes that would otherwise
+    make the plugin do nothing.
+    """
+    for attr in dir(plugin):
+        if not attr.startswith("loopkit_"):
+            continue
+        if attr not in _HOOK_NAMES:
+            close = difflib.get_close_matches(attr, sorted(_HOOK_NAMES), n=1, cutoff=0.6)
+            suggestion = f"did you mean {close[0]}? " if close else ""
+            raise AssemblyError(
+                f"plugin {name!r}: {attr} is not a loopkit hook; {suggestion}"
+                f"the hooks are {', '.join(sorted(_HOOK_NAMES))}"
+            )
+        value = getattr(plugin, attr)
+        if callable(value) and getattr(value, _IMPL_MARK, None) is None:
+            raise AssemblyError(
+                f"plugin {name!r}: {attr} is not marked with @loopkit.hookimpl, "
+                f"so loopkit would ignore it; mark it"
+            )
+
+
+def _kind_of(value: Any) -> str:
+    return type(value).__name__
+
+
+def _names_answer(plugin: str, hook: str, answer: Any) -> Sequence[str]:
+    """``answer`` of a hook returning names, checked."""
+    if answer is None:
+        return ()
+    if isinstance(answer, str | bytes) or not isinstance(answer, Sequence):
+        raise AssemblyError(
+            f"plugin {plugin!r}: {hook} must return a sequence of names, got {_kind_of(answer)}"
+        )
+    for item in answer:
+        if not isinstance(item, str):
+            raise AssemblyError(
+                f"plugin {plugin!r}: {hook} must return a sequence of names, "
+                f"got an item of type {_kind_of(item)}"
+            )
+    return answer
+
+
+def _mapping_answer(plugin: str, hook: str, answer: Any) -> Mapping[str, Any]:
+    if answer is None:
+        return {}
+    if not isinstance(answer, Mapping) or not all(isinstance(key, str) for key in answer):
+        raise AssemblyError(
+            f"plugin {plugin!r}: {hook} must return a mapping of names to attributes, "
+            f"got {_kind_of(answer)}"
+        )
+    return answer
+
+
+def _infos_answer(plugin: str, hook: str, answer: Any, expected: type[Any]) -> Sequence[Any]:
+    if answer is None:
+        return ()
+    if isinstance(answer, str | bytes | Mapping) or not isinstance(answer, Sequence):
+        raise AssemblyError(
+            f"plugin {plugin!r}: {hook} must return a sequence of {expected.__name__}, "
+            f"got {_kind_of(answer)}"
+        )
+    for item in answer:
+        if not isinstance(item, expected):
+            raise AssemblyError(
+                f"plugin {plugin!r}: {hook} must return a sequence of {expected.__name__}, "
+                f"got an item of type {_kind_of(item)}"
+            )
+    return answer
+
+
+# ----------------------------------------------------------------------
+# Assembly
+# ----------------------------------------------------------------------
+
+
+class _Conflicts:
+    """Where a conflict goes: raised (normal assembly) or noted (diagnose)."""
+
+    def __init__(self, tolerant: bool) -> None:
+        self.tolerant = tolerant
+        self.found: list[str] = []
+
+    def report(self, message: str) -> None:
+        if not self.tolerant:
+            raise AssemblyError(message)
+        self.found.append(message)
+
+
+def _collect_backends(
+    results: list[tuple[str, Any]],
+    hook: str,
+    expected: type[Any],
+    kind: str,
+    conflicts: _Conflicts,
+) -> tuple[dict[str, tuple[Any, str]], dict[str, list[str]]]:
+    table: dict[str, tuple[Any, str]] = {}
+    by_plugin: dict[str, list[str]] = {}
+    for plugin_name, answer in results:
+        for info in _infos_answer(plugin_name, hook, answer, expected):
+            if info.name in table:
+                conflicts.report(
+                    f"plugins {table[info.name][1]!r} and {plugin_name!r} both offer a "
+                    f"{kind} named {info.name!r}; exclude one of them "
+                    f"(exclude=[{plugin_name!r}] or {ENV_EXCLUDE}={plugin_name})"
+                )
+                continue
+            table[info.name] = (info, plugin_name)
+            by_plugin.setdefault(plugin_name, []).append(info.name)
+    return table, by_plugin
+
+
+def _pick(
+    kind: str,
+    table: Mapping[str, tuple[Any, str]],
+    name: str | None,
+    from_environment: bool,
+    stand_in: Assembly,
+) -> str | None:
+    """The name of the backend to build in, or None when there is none to choose.
+
+    A name from the environment is ignored by a loop that has no backend of
+    that kind at all (a trimmed loop without the resolver plugin), so that
+    one ``LOOPKIT_RESOLVER`` can apply to a whole program; an argument is
+    always checked.
+    """
+    if not table and (name is None or from_environment):
+        return None
+    if name is None:
+        # Ask the best first and stop at the first yes: a lower backend's
+        # is_available (which may import its library) is not asked at all.
+        for _, candidate in sorted((-info.priority, key) for key, (info, _) in table.items()):
+            if table[candidate][0].is_available():
+                return candidate
+        raise AssemblyError(f"no {kind} is available: every {kind} offered here declined")
+    return str(_choose(kind, table, name, stand_in).name)
+
+
 def _build(
     chosen: list[tuple[str, object, importlib.metadata.EntryPoint | None]],
     skipped: list[tuple[str, str]],
-    excluded: set[str],
+    excluded: frozenset[str],
+    resolver: tuple[str | None, bool] = (None, False),
+    executor: tuple[str | None, bool] = (None, False),
+    tolerant: bool = False,
 ) -> Assembly:
+    conflicts = _Conflicts(tolerant)
     manager = pluggy.PluginManager(PROJECT_NAME)
     manager.add_hookspecs(LoopkitSpec)
     for name, obj, _ in chosen:
+        _check_hook_names(name, obj)
         try:
             manager.register(obj, name=name)
         except (ValueError, pluggy.PluginValidationError) as exc:
             raise AssemblyError(f"plugin {name!r} cannot be registered: {exc}") from exc
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:  # pragma: no cover - caught above
+        raise AssemblyError(f"plugin {exc.plugin!r}: {exc}") from exc
 
     def results(hook_name: str) -> list[tuple[str, Any]]:
         hook = getattr(manager.hook, hook_name)
@@ -412,54 +717,80 @@ def _build(
             out.append((impl.plugin_name, impl.function()))
         return out
 
+    for plugin_name, answer in results("loopkit_provides"):
+        _names_answer(plugin_name, "loopkit_provides", answer)
+
     kernel_names = _kernel_attributes()
     providers: dict[str, str] = {
         name: catalog.KERNEL for name in catalog.abstract_loop_methods() if name in kernel_names
     }
     namespace: dict[str, Any] = {}
     added: dict[str, list[str]] = {}
-    for plugin_name, attributes in results("loopkit_loop_methods"):
-        for attr, value in (attributes or {}).items():
-            if attr in kernel_names:
-                raise AssemblyError(
-                    f"plugin {plugin_name!r} adds {attr!r}, which the kernel already "
-                    f"defines; a plugin that means to replace it must return it from "
-                    f"loopkit_loop_overrides"
-                )
-            if attr in namespace:
-                raise AssemblyError(
-                    f"plugins {providers[attr]!r} and {plugin_name!r} both add "
-                    f"{attr!r}; exclude one of them, or have one declare it in "
-                    f"loopkit_loop_overrides"
-                )
-            namespace[attr] = value
-            providers[attr] = plugin_name
-            added.setdefault(plugin_name, []).append(attr)
+
+    def add(plugin_name: str, attr: str, value: Any) -> None:
+        if attr in kernel_names:
+            raise AssemblyError(
+                f"plugin {plugin_name!r} adds {attr!r}, which the kernel already "
+                f"defines; a plugin that means to replace it must return it from "
+                f"loopkit_loop_overrides"
+            )
+        if attr in namespace:
+            conflicts.report(
+                f"plugins {providers[attr]!r} and {plugin_name!r} both add "
+                f"{attr!r}; exclude one of them (exclude=[{plugin_name!r}] or "
+                f"{ENV_EXCLUDE}={plugin_name}), or have one declare it in "
+                f"loopkit_loop_overrides"
+            )
+            return
+        namespace[attr] = value
+        providers[attr] = plugin_name
+        added.setdefault(plugin_name, []).append(attr)
+
+    for plugin_name, answer in results("loopkit_loop_methods"):
+        for attr, value in _mapping_answer(plugin_name, "loopkit_loop_methods", answer).items():
+            add(plugin_name, attr, value)
+
+    stand_in = Assembly(
+        loop_class=KernelLoop,  # type: ignore[type-abstract]
+        plugins=tuple(PluginRecord(n, o, None, None, (), (), (), ()) for n, o, _ in chosen),
+        pollers={},
+        providers={},
+        excluded=excluded,
+    )
+    resolvers, resolvers_by_plugin = _collect_backends(
+        results("loopkit_resolvers"), "loopkit_resolvers", ResolverInfo, "resolver", conflicts
+    )
+    resolver_name = _pick("resolver", resolvers, *resolver, stand_in)
+    if resolver_name is not None:
+        info, plugin_name = resolvers[resolver_name]
+        add(plugin_name, "getaddrinfo", info.getaddrinfo)
+        add(plugin_name, "getnameinfo", info.getnameinfo)
+    executors, executors_by_plugin = _collect_backends(
+        results("loopkit_executors"), "loopkit_executors", ExecutorInfo, "executor", conflicts
+    )
+    executor_name = _pick("executor", executors, *executor, stand_in)
+    if executor_name is not None:
+        namespace["_loopkit_executor_factory"] = executors[executor_name][0].create
+
     overridden: dict[str, str] = {}
     overrides_by_plugin: dict[str, list[str]] = {}
-    for plugin_name, attributes in results("loopkit_loop_overrides"):
-        for attr, value in (attributes or {}).items():
+    for plugin_name, answer in results("loopkit_loop_overrides"):
+        for attr, value in _mapping_answer(plugin_name, "loopkit_loop_overrides", answer).items():
             if attr in overridden:
-                raise AssemblyError(
+                conflicts.report(
                     f"plugins {overridden[attr]!r} and {plugin_name!r} both override "
-                    f"{attr!r}; exclude one of them"
+                    f"{attr!r}; exclude one of them (exclude=[{plugin_name!r}] or "
+                    f"{ENV_EXCLUDE}={plugin_name})"
                 )
+                continue
             overridden[attr] = plugin_name
             namespace[attr] = value
             providers[attr] = plugin_name
             overrides_by_plugin.setdefault(plugin_name, []).append(attr)
 
-    pollers: dict[str, tuple[PollerInfo, str]] = {}
-    pollers_by_plugin: dict[str, list[str]] = {}
-    for plugin_name, infos in results("loopkit_pollers"):
-        for info in infos or ():
-            if info.name in pollers:
-                raise AssemblyError(
-                    f"plugins {pollers[info.name][1]!r} and {plugin_name!r} both "
-                    f"offer a poller named {info.name!r}; exclude one of them"
-                )
-            pollers[info.name] = (info, plugin_name)
-            pollers_by_plugin.setdefault(plugin_name, []).append(info.name)
+    pollers, pollers_by_plugin = _collect_backends(
+        results("loopkit_pollers"), "loopkit_pollers", PollerInfo, "poller", conflicts
+    )
 
     created = tuple(impl.function for impl in manager.hook.loopkit_loop_created.get_hookimpls())
     closing = tuple(
@@ -471,12 +802,11 @@ def _build(
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
             lifecycle.setdefault(impl.plugin_name, []).append(hook_name)
 
-    installed = discover()
     for method in catalog.abstract_loop_methods():
         if method not in providers:
-            namespace[method] = _missing_method_stub(
-                method, _missing_message(method, installed, excluded)
-            )
+            namespace[method] = _missing_method_stub(method)
+    if "__getattr__" not in namespace:
+        namespace["__getattr__"] = _loop_getattr
     namespace["_loopkit_created_hooks"] = created
     namespace["_loopkit_closing_hooks"] = closing
     namespace["__module__"] = "loopkit"
@@ -500,6 +830,8 @@ def _build(
                 overrides=tuple(sorted(overrides_by_plugin.get(name, ()))),
                 pollers=tuple(pollers_by_plugin.get(name, ())),
                 lifecycle=tuple(lifecycle.get(name, ())),
+                resolvers=tuple(resolvers_by_plugin.get(name, ())),
+                executors=tuple(executors_by_plugin.get(name, ())),
             )
         )
     assembly = Assembly(
@@ -508,6 +840,12 @@ def _build(
         pollers=pollers,
         providers=providers,
         skipped=tuple(skipped),
+        resolvers=resolvers,
+        executors=executors,
+        resolver=resolver_name,
+        executor=executor_name,
+        problems=tuple(conflicts.found),
+        excluded=excluded,
     )
     loop_class._loopkit_assembly = assembly
     return assembly
@@ -517,21 +855,18 @@ _cache_lock = threading.Lock()
 _assemblies: dict[Any, Assembly] = {}
 
 
-def assemble(
-    plugins: Iterable[PluginSpec] | None = None,
-    exclude: Iterable[str] | None = None,
-    enable: Iterable[str] | None = None,
-) -> Assembly:
-    """Assemble (or fetch from the cache) the loop class for a selection.
+def _backend_choice(name: str | None, variable: str) -> tuple[str | None, bool]:
+    """``(name, from_environment)`` for an argument, else the environment."""
+    if name is not None:
+        return name, False
+    return os.environ.get(variable) or None, True
 
-    ``plugins``: None for every installed plugin except the opt-in ones
-    (unless ``LOOPKIT_PLUGINS`` names some), or an iterable of plugin names
-    and plugin objects; the essential plugins and the built-in pollers are
-    always added. ``exclude``: plugin names to leave out (default:
-    ``LOOPKIT_EXCLUDE``). ``enable``: plugin names to add to whichever set the
-    other two give, typically opt-in plugins such as ``instruments``
-    (default: ``LOOPKIT_ENABLE``).
-    """
+
+def _selection(
+    plugins: Iterable[PluginSpec] | None,
+    exclude: Iterable[str] | None,
+    enable: Iterable[str] | None,
+) -> tuple[list[PluginSpec] | None, frozenset[str], tuple[str, ...], bool]:
     environ = os.environ
     if plugins is None:
         plugins = _split_names(environ.get(ENV_PLUGINS))
@@ -546,13 +881,42 @@ def assemble(
     plugin_list = None if plugins is None else list(plugins)
     if plugin_list is not None and any(isinstance(p, str) and "," in p for p in plugin_list):
         raise UnknownNameError("plugin names contain no commas; pass a list of names")
-    excluded = frozenset(exclude)
-    enabled = tuple(enable)
+    return plugin_list, frozenset(exclude), tuple(enable), autoload
+
+
+def assemble(
+    plugins: Iterable[PluginSpec] | None = None,
+    exclude: Iterable[str] | None = None,
+    enable: Iterable[str] | None = None,
+    *,
+    resolver: str | None = None,
+    executor: str | None = None,
+) -> Assembly:
+    """Assemble (or fetch from the cache) the loop class for a selection.
+
+    ``plugins``: None for every installed plugin except the opt-in ones
+    (unless ``LOOPKIT_PLUGINS`` names some), or an iterable of plugin names
+    and plugin objects; the essential plugins and the built-in pollers are
+    always added. ``exclude``: plugin names to leave out (default:
+    ``LOOPKIT_EXCLUDE``). ``enable``: plugin names to add to whichever set the
+    other two give, typically opt-in plugins such as ``instruments``
+    (default: ``LOOPKIT_ENABLE``). ``resolver`` / ``executor``: the backend
+    names to build in (default: ``LOOPKIT_RESOLVER`` / ``LOOPKIT_EXECUTOR``,
+    else the available backend with the highest priority). They are part of
+    the class, not of each loop, so that the resolver's functions are the
+    loop's methods with nothing in between; each choice is cached like the
+    plugin selection.
+    """
+    plugin_list, excluded, enabled, autoload = _selection(plugins, exclude, enable)
+    resolver_choice = _backend_choice(resolver, ENV_RESOLVER)
+    executor_choice = _backend_choice(executor, ENV_EXECUTOR)
     key = (
         None if plugin_list is None else tuple(_plugin_key(p) for p in plugin_list),
         excluded,
         enabled,
         autoload,
+        resolver_choice,
+        executor_choice,
     )
     cached = _assemblies.get(key)
     if cached is not None:
@@ -562,9 +926,38 @@ def assemble(
         if cached is not None:
             return cached
         chosen, skipped = _select(plugin_list, excluded, autoload, enabled)
-        assembly = _build(chosen, skipped, set(excluded))
+        assembly = _build(chosen, skipped, excluded, resolver_choice, executor_choice)
         _assemblies[key] = assembly
         return assembly
+
+
+def diagnose(
+    plugins: Iterable[PluginSpec] | None = None,
+    exclude: Iterable[str] | None = None,
+    enable: Iterable[str] | None = None,
+    *,
+    resolver: str | None = None,
+    executor: str | None = None,
+) -> Assembly:
+    """Assemble as far as conflicts allow, for showing what went wrong.
+
+    Where :func:`assemble` raises for two plugins claiming one name, this
+    keeps the first (in plugin-name order), notes the conflict in
+    :attr:`Assembly.problems` and goes on, so that ``python -m loopkit`` can
+    list everything else and explain the clash. Other errors (an unknown
+    name, a malformed plugin) are raised as by :func:`assemble`. Never
+    cached: the class it builds is for looking at, not for running.
+    """
+    plugin_list, excluded, enabled, autoload = _selection(plugins, exclude, enable)
+    chosen, skipped = _select(plugin_list, excluded, autoload, enabled)
+    return _build(
+        chosen,
+        skipped,
+        excluded,
+        _backend_choice(resolver, ENV_RESOLVER),
+        _backend_choice(executor, ENV_EXECUTOR),
+        tolerant=True,
+    )
 
 
 def new_event_loop(
@@ -573,14 +966,19 @@ def new_event_loop(
     plugins: Iterable[PluginSpec] | None = None,
     exclude: Iterable[str] | None = None,
     enable: Iterable[str] | None = None,
+    resolver: str | None = None,
+    executor: str | None = None,
 ) -> KernelLoop:
     """Make a new loopkit event loop.
 
     ``poller`` names the I/O backend (default: ``LOOPKIT_POLLER``, else the
-    best available). ``plugins`` / ``exclude`` / ``enable`` trim or extend the
-    loop (see :func:`assemble`). Errors name the valid choices.
+    best available). ``resolver`` and ``executor`` name the name-resolution
+    and default-executor backends (default: ``LOOPKIT_RESOLVER`` /
+    ``LOOPKIT_EXECUTOR``, else the best available). ``plugins`` / ``exclude``
+    / ``enable`` trim or extend the loop (see :func:`assemble`). Errors name
+    the valid choices.
     """
-    assembly = assemble(plugins, exclude, enable)
+    assembly = assemble(plugins, exclude, enable, resolver=resolver, executor=executor)
     if poller is None:
         poller = os.environ.get(ENV_POLLER) or None
     info = assembly.poller_info(poller)

@@ -1,10 +1,8 @@
-"""Which built-in plugin provides which method of the asyncio loop API.
+"""The few facts about plugins that assembly needs before importing any.
 
-Used only to write helpful errors: on a trimmed loop, calling
-``loop.create_connection()`` should say that the ``tcp`` plugin provides it
-and how to enable it, without importing the tcp plugin to find out. Third
-party plugins are not listed; for their methods the error says that no
-enabled plugin provides the method.
+Which plugin provides which loop method is *not* here: every plugin, built-in
+or third-party, declares that itself with the ``loopkit_provides`` hook,
+which assembly reads only when it must explain a missing method.
 """
 
 from __future__ import annotations
@@ -26,47 +24,6 @@ BUILTIN_POLLERS = ("epoll", "kqueue", "poll", "select")
 #: The instruments plugin measures every loop iteration; a loop that did not
 #: ask for it must not pay for it.
 OPT_IN_PLUGINS = ("instruments",)
-
-BUILTIN_METHOD_OWNERS: dict[str, str] = {
-    **dict.fromkeys(
-        (
-            "run_in_executor",
-            "set_default_executor",
-            "shutdown_default_executor",
-        ),
-        "executor",
-    ),
-    **dict.fromkeys(("getaddrinfo", "getnameinfo"), "resolver"),
-    **dict.fromkeys(
-        (
-            "create_connection",
-            "create_server",
-            "connect_accepted_socket",
-            "sendfile",
-            "start_tls",
-            "sock_recv",
-            "sock_recv_into",
-            "sock_sendall",
-            "sock_connect",
-            "sock_accept",
-            "sock_sendfile",
-        ),
-        "tcp",
-    ),
-    **dict.fromkeys(
-        (
-            "create_datagram_endpoint",
-            "sock_sendto",
-            "sock_recvfrom",
-            "sock_recvfrom_into",
-        ),
-        "udp",
-    ),
-    **dict.fromkeys(("create_unix_connection", "create_unix_server"), "unix"),
-    **dict.fromkeys(("connect_read_pipe", "connect_write_pipe"), "pipes"),
-    **dict.fromkeys(("add_signal_handler", "remove_signal_handler"), "signals"),
-    **dict.fromkeys(("subprocess_exec", "subprocess_shell"), "subprocess"),
-}
 
 
 def abstract_loop_methods() -> list[str]:

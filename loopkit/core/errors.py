@@ -22,7 +22,7 @@ class AssemblyError(LoopkitError):
 
 
 class UnknownNameError(AssemblyError, ValueError):
-    """A plugin or poller name that nobody registered.
+    """A plugin, poller, resolver or executor name that nobody registered.
 
     It is also a :class:`ValueError`, the class asyncio raises for bad
     argument values.
@@ -36,6 +36,16 @@ class PluginNotEnabledError(NotImplementedError):
     :class:`asyncio.AbstractEventLoop` raises for a method a loop does not
     implement, and what libraries already catch (for example around
     ``add_signal_handler``).
+    """
+
+
+class PluginAttributeNotEnabledError(PluginNotEnabledError, AttributeError):
+    """A loop attribute that only a plugin this loop does not enable provides.
+
+    Raised when a method that is not part of asyncio's loop API (one a
+    third-party plugin adds) is looked up on a loop without its plugin. It is
+    also an :class:`AttributeError`, so ``hasattr(loop, name)`` and
+    ``getattr(loop, name, default)`` keep working for feature detection.
     """
 
 

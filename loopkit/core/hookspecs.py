@@ -20,6 +20,7 @@ import pluggy
 if TYPE_CHECKING:
     import asyncio
 
+    from loopkit.core.backends import ExecutorInfo, ResolverInfo
     from loopkit.core.poller import PollerInfo
 
 PROJECT_NAME = "loopkit"
@@ -32,6 +33,20 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 class LoopkitSpec:
     """Namespace of loopkit's hook specifications."""
+
+    @hookspec
+    def loopkit_provides(self) -> Sequence[str]:
+        """Names of the loop attributes this plugin adds, read without assembling it.
+
+        Answer from constants in the plugin's top-level module. Assembly asks
+        the plugins that a loop does *not* enable, and only when it has to
+        explain a missing attribute: ``loop.create_quic_connection()`` on a
+        loop without the plugin then raises
+        :class:`~loopkit.PluginNotEnabledError` naming the plugin and how to
+        enable it, instead of a bare :class:`AttributeError`. Never called on
+        the happy path, so a plugin that is not enabled is not imported.
+        """
+        raise NotImplementedError  # pragma: no cover - specification only
 
     @hookspec
     def loopkit_requires(self) -> Sequence[str]:
@@ -67,7 +82,33 @@ class LoopkitSpec:
 
     @hookspec
     def loopkit_pollers(self) -> Sequence[PollerInfo]:
-        """I/O readiness backends this plugin offers."""
+        """I/O readiness backends this plugin offers.
+
+        Each is a :class:`~loopkit.PollerInfo`; the poller is chosen per loop
+        (``poller=``, ``LOOPKIT_POLLER``, else the best available).
+        """
+        raise NotImplementedError  # pragma: no cover - specification only
+
+    @hookspec
+    def loopkit_resolvers(self) -> Sequence[ResolverInfo]:
+        """Name-resolution backends this plugin offers.
+
+        Each is a :class:`~loopkit.ResolverInfo`. One is chosen per assembly
+        (``resolver=``, ``LOOPKIT_RESOLVER``, else the available one with the
+        highest priority) and its functions become the loop's
+        ``getaddrinfo`` and ``getnameinfo``.
+        """
+        raise NotImplementedError  # pragma: no cover - specification only
+
+    @hookspec
+    def loopkit_executors(self) -> Sequence[ExecutorInfo]:
+        """Default-executor backends this plugin offers.
+
+        Each is a :class:`~loopkit.ExecutorInfo`. One is chosen per assembly
+        (``executor=``, ``LOOPKIT_EXECUTOR``, else the available one with the
+        highest priority); its ``create()`` makes the pool behind
+        ``run_in_executor(None, ...)``, lazily, once per loop.
+        """
         raise NotImplementedError  # pragma: no cover - specification only
 
     @hookspec

@@ -19,6 +19,7 @@ own outside the per-loop object (the kernel never imports a plugin).
 
 from __future__ import annotations
 
+import concurrent.futures
 from asyncio import events
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -231,6 +232,33 @@ def services(loop: Any) -> LoopServices:
     if found is None:
         found = loop._plugin_services = LoopServices(loop)
     return found
+
+
+def existing_services(loop: Any) -> LoopServices | None:
+    """The :class:`LoopServices` of ``loop`` if something already made it, else None.
+
+    For a ``loopkit_loop_closing`` hook that releases per-loop state: a loop
+    that never used the plugin is left without a services object it would
+    otherwise get only to be asked for nothing.
+    """
+    found: LoopServices | None = getattr(loop, "_plugin_services", None)
+    return found
+
+
+def executor_factory(loop: Any) -> Callable[[], concurrent.futures.ThreadPoolExecutor]:
+    """The ``create`` of the executor backend chosen for ``loop``'s class.
+
+    See :class:`~loopkit.ExecutorInfo`. The executor plugin calls it once per
+    loop, on the first ``run_in_executor(None, ...)``. A loop assembled with
+    no executor backend gets a plain
+    :class:`~concurrent.futures.ThreadPoolExecutor`. A function of the loop's
+    class rather than a :class:`LoopServices` attribute: the choice is made
+    per assembly, and asking costs no per-loop object.
+    """
+    factory: Callable[[], concurrent.futures.ThreadPoolExecutor] | None = getattr(
+        type(loop), "_loopkit_executor_factory", None
+    )
+    return factory or concurrent.futures.ThreadPoolExecutor
 
 
 def observed_poll(

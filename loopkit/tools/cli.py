@@ -1,14 +1,19 @@
 """The command line: ``python -m loopkit`` (show the loop) and ``python -m loopkit run``.
 
 ``show`` (the default) prints what a loop assembled here is made of: each
-plugin with its distribution, version and contributions, the pollers and the
-one chosen, every method of :class:`asyncio.AbstractEventLoop` on the
-running Python with the plugin that provides it, or "missing", and how the
-methods' signatures and the version-specific API compare with asyncio's.
+plugin with its distribution, version and contributions, the pollers, the
+resolvers and the executors with the one chosen of each, every method of
+:class:`asyncio.AbstractEventLoop` on the running Python with the plugin that
+provides it, or "missing", and how the methods' signatures and the
+version-specific API compare with asyncio's.
 
 ``run`` executes an unchanged asyncio program with loopkit installed as the
 event loop policy, so ``asyncio.run()`` inside it makes loopkit loops.
 ``sys.argv`` is what the program would see when started by ``python``.
+
+When two installed plugins clash (both add one method, both offer one
+poller name), ``show`` still prints everything else, marks the clash with
+both plugins' names and how to resolve it, and exits with status 1.
 """
 
 from __future__ import annotations
@@ -17,22 +22,28 @@ import argparse
 import os
 import runpy
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from loopkit.core import catalog
 from loopkit.core.assembly import (
     ENV_EXCLUDE,
+    ENV_EXECUTOR,
     ENV_PLUGINS,
     ENV_POLLER,
+    ENV_RESOLVER,
     Assembly,
     assemble,
+    diagnose,
+    expected_provider,
 )
-from loopkit.core.errors import LoopkitError
+from loopkit.core.errors import AssemblyError, LoopkitError, UnknownNameError
 from loopkit.tools import apicompare
 
 USAGE = """\
-usage: python -m loopkit [show] [--poller NAME] [--plugins A,B] [--exclude A,B]
-       python -m loopkit run [--poller NAME] [--plugins A,B] [--exclude A,B] script.py [args...]
+usage: python -m loopkit [show] [--poller NAME] [--resolver NAME] [--executor NAME]
+                         [--plugins A,B] [--exclude A,B]
+       python -m loopkit run [same options] script.py [args...]
        python -m loopkit run [options] -m module [args...]
 """
 
@@ -66,20 +77,21 @@ def render(assembly: Assembly, poller: str | None) -> str:
             parts.append("overrides " + ", ".join(record.overrides))
         if record.pollers:
             parts.append("poller " + ", ".join(record.pollers))
+        if record.resolvers:
+            parts.append("resolver " + ", ".join(record.resolvers))
+        if record.executors:
+            parts.append("executor " + ", ".join(record.executors))
         if record.lifecycle:
             parts.append("hooks " + ", ".join(record.lifecycle))
         lines.append(f"  {record.name:<12} [{origin}] {'; '.join(parts) or '-'}")
     for name, reason in assembly.skipped:
         lines.append(f"  {name:<12} SKIPPED: {reason}")
-    chosen = assembly.poller_info(poller).name
-    lines += ["", f"poller: {chosen}"]
-    for name, (info, plugin_name) in sorted(assembly.pollers.items()):
-        state = "available" if info.is_available() else "not available here"
-        mark = "*" if name == chosen else " "
-        lines.append(
-            f"  {mark} {name:<8} priority {info.priority:<3} {state} "
-            f"(plugin {plugin_name}) {info.description}"
-        )
+    if assembly.problems:
+        lines += ["", "CONFLICTS (a loop cannot be made until they are resolved):"]
+        lines += [f"  ! {problem}" for problem in assembly.problems]
+    lines += _backend_lines("poller", assembly.pollers, assembly.poller_info(poller).name)
+    lines += _backend_lines("resolver", assembly.resolvers, assembly.resolver)
+    lines += _backend_lines("executor", assembly.executors, assembly.executor)
     methods = catalog.abstract_loop_methods()
     provided = sum(1 for name in methods if name in assembly.providers)
     lines += [
@@ -91,11 +103,31 @@ def render(assembly: Assembly, poller: str | None) -> str:
     for name in methods:
         owner = assembly.providers.get(name)
         if owner is None:
-            expected = catalog.BUILTIN_METHOD_OWNERS.get(name)
+            expected = expected_provider(name, assembly)
             owner = "missing" + (f" (plugin {expected!r})" if expected else "")
         lines.append(f"  {name:<28} {owner}")
     lines += _signature_lines(assembly, methods)
     return "\n".join(lines)
+
+
+def _backend_lines(
+    kind: str, table: Mapping[str, tuple[Any, str]], chosen: str | None
+) -> list[str]:
+    """Every backend of one kind, available or not, the chosen one marked ``*``."""
+    lines = ["", f"{kind}: {chosen or 'none (no enabled plugin offers one)'}"]
+    for name, (info, plugin_name) in sorted(
+        table.items(), key=lambda item: (-item[1][0].priority, item[0])
+    ):
+        if info.is_available():
+            state = "available"
+        else:
+            state = f"not available ({getattr(info, 'install_hint', '') or 'not on this platform'})"
+        mark = "*" if name == chosen else " "
+        lines.append(
+            f"  {mark} {name:<8} priority {info.priority:<3} {state} "
+            f"(plugin {plugin_name}) {info.description}"
+        )
+    return lines
 
 
 def _signature_lines(assembly: Assembly, methods: list[str]) -> list[str]:
@@ -136,11 +168,17 @@ def _apply_options(args: argparse.Namespace) -> None:
         os.environ[ENV_PLUGINS] = args.plugins
     if args.exclude:
         os.environ[ENV_EXCLUDE] = args.exclude
+    if args.resolver:
+        os.environ[ENV_RESOLVER] = args.resolver
+    if args.executor:
+        os.environ[ENV_EXECUTOR] = args.executor
 
 
 def _option_parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, add_help=True, usage=USAGE)
     parser.add_argument("--poller", help="poller backend to use (default: best available)")
+    parser.add_argument("--resolver", help="resolver backend to use (default: best available)")
+    parser.add_argument("--executor", help="executor backend to use (default: best available)")
     parser.add_argument("--plugins", help="comma-separated plugins to enable (default: all)")
     parser.add_argument("--exclude", help="comma-separated plugins to leave out")
     return parser
@@ -149,9 +187,18 @@ def _option_parser(prog: str) -> argparse.ArgumentParser:
 def show(argv: Sequence[str]) -> int:
     """``python -m loopkit [show]``."""
     args = _option_parser("python -m loopkit").parse_args(list(argv))
-    assembly = assemble(_names(args.plugins), _names(args.exclude))
+    choice = {"resolver": args.resolver, "executor": args.executor}
+    try:
+        assembly = assemble(_names(args.plugins), _names(args.exclude), **choice)
+    except UnknownNameError:
+        raise
+    except AssemblyError:
+        # A clash between plugins: show everything else, and the clash.
+        assembly = diagnose(_names(args.plugins), _names(args.exclude), **choice)
+        if not assembly.problems:
+            raise
     print(render(assembly, args.poller or os.environ.get(ENV_POLLER) or None))
-    return 0
+    return 1 if assembly.problems else 0
 
 
 def run_program(argv: Sequence[str]) -> int:

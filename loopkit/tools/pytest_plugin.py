@@ -44,7 +44,7 @@ _HEADER = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add ``--loopkit``, ``--loopkit-poller`` and ``--loopkit-plugins`` (and their ini keys)."""
+    """Add ``--loopkit`` and its ``--loopkit-*`` choices (and their ini keys)."""
     group = parser.getgroup("loopkit", "loopkit event loop")
     group.addoption(
         "--loopkit",
@@ -69,6 +69,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="loopkit_plugins",
         help="comma-separated loopkit plugins to enable; default: $LOOPKIT_PLUGINS or all",
     )
+    group.addoption(
+        "--loopkit-resolver",
+        default=None,
+        metavar="NAME",
+        dest="loopkit_resolver",
+        help="resolver backend of the loopkit loops (threaded, aiodns, ...); "
+        "default: $LOOPKIT_RESOLVER or the best available",
+    )
+    group.addoption(
+        "--loopkit-executor",
+        default=None,
+        metavar="NAME",
+        dest="loopkit_executor",
+        help="default-executor backend of the loopkit loops (threads, elastic, ...); "
+        "default: $LOOPKIT_EXECUTOR or the best available",
+    )
     parser.addini(
         "loopkit",
         type="bool",
@@ -77,6 +93,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("loopkit_poller", default=None, help="default for --loopkit-poller")
     parser.addini("loopkit_plugins", default=None, help="default for --loopkit-plugins")
+    parser.addini("loopkit_resolver", default=None, help="default for --loopkit-resolver")
+    parser.addini("loopkit_executor", default=None, help="default for --loopkit-executor")
 
 
 def _setting(config: pytest.Config, name: str) -> Any:
@@ -98,9 +116,10 @@ def _policy_options(config: pytest.Config) -> dict[str, Any]:
     variables (``LOOPKIT_POLLER``, ``LOOPKIT_PLUGINS``, ...) still apply.
     """
     options: dict[str, Any] = {}
-    poller = _setting(config, "loopkit_poller")
-    if poller:
-        options["poller"] = poller.strip()
+    for option in ("poller", "resolver", "executor"):
+        value = _setting(config, f"loopkit_{option}")
+        if value:
+            options[option] = value.strip()
     plugins = _setting(config, "loopkit_plugins")
     if plugins:
         options["plugins"] = [name.strip() for name in plugins.split(",") if name.strip()]
@@ -143,13 +162,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _describe(options: dict[str, Any]) -> str:
-    """One line naming loopkit's version, the poller and the plugins of the loops made."""
-    assembly = loopkit.assemble(plugins=options.get("plugins"))
+    """One line naming loopkit's version, the backends and the plugins of the loops made."""
+    assembly = loopkit.assemble(
+        plugins=options.get("plugins"),
+        resolver=options.get("resolver"),
+        executor=options.get("executor"),
+    )
     poller = assembly.poller_info(
         options.get("poller") or os.environ.get(loopkit.ENV_POLLER) or None
     )
     plugins = ", ".join(record.name for record in assembly.plugins if not record.pollers)
-    return f"loopkit: {loopkit.__version__}, poller {poller.name}, plugins: {plugins}"
+    return (
+        f"loopkit: {loopkit.__version__}, poller {poller.name}, resolver {assembly.resolver}, "
+        f"executor {assembly.executor}, plugins: {plugins}"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

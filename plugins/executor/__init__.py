@@ -1,5 +1,11 @@
 """The executor plugin: ``run_in_executor`` and the default thread pool.
 
+The pool comes from the executor backend chosen at assembly (``executor=``,
+``LOOPKIT_EXECUTOR``); this plugin offers two:
+:mod:`~loopkit.plugins.executor.threads` (``threads``, the default,
+asyncio's pool) and :mod:`~loopkit.plugins.executor.elastic` (``elastic``,
+whose idle threads exit).
+
 This plugin is *essential*: ``asyncio.run`` and ``asyncio.Runner`` call
 ``shutdown_default_executor`` on every loop, so no loop can be built without
 it. The pool itself is created lazily, on the first ``run_in_executor(None,
@@ -17,9 +23,11 @@ from asyncio import futures
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.core.hookspecs import hookimpl
+from loopkit.plugins.executor import elastic, threads
 
-_THREAD_NAME_PREFIX = "asyncio"
+from loopkit.core.backends import ExecutorInfo
+from loopkit.core.hookspecs import hookimpl
+from loopkit.core.services import executor_factory
 
 
 def _get_default_executor(loop: Any) -> concurrent.futures.ThreadPoolExecutor:
@@ -27,7 +35,7 @@ def _get_default_executor(loop: Any) -> concurrent.futures.ThreadPoolExecutor:
         raise RuntimeError("Executor shutdown has been called")
     executor = loop._default_executor
     if executor is None:
-        executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix=_THREAD_NAME_PREFIX)
+        executor = executor_factory(loop)()
         loop._default_executor = executor
     return executor  # type: ignore[no-any-return]
 
@@ -128,6 +136,18 @@ else:
     async def shutdown_default_executor(self: Any) -> None:  # type: ignore[misc]
         """Shut the default executor down, waiting for its threads."""
         await _shutdown_default_executor(self, None)
+
+
+@hookimpl
+def loopkit_provides() -> list[str]:
+    """The executor part of the loop API."""
+    return ["run_in_executor", "set_default_executor", "shutdown_default_executor"]
+
+
+@hookimpl
+def loopkit_executors() -> list[ExecutorInfo]:
+    """asyncio's pool (the default) and the elastic one."""
+    return [threads.INFO, elastic.INFO]
 
 
 @hookimpl

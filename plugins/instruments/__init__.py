@@ -135,6 +135,12 @@ def _set_slow(self: Any, seconds: float) -> None:
 
 
 @hookimpl
+def loopkit_provides() -> list[str]:
+    """The loop methods this plugin adds (read to explain them on loops without it)."""
+    return ["stats", "reset_stats", "slow_iteration_duration"]
+
+
+@hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
     """The public face of the plugin: ``loop.stats()`` and the slow threshold."""
     return {

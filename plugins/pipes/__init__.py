@@ -72,6 +72,15 @@ async def connect_write_pipe(
 
 
 @hookimpl
+def loopkit_provides() -> list[str]:
+    """The loop methods this plugin adds (read to explain them on loops without it)."""
+    return [
+        "connect_read_pipe",
+        "connect_write_pipe",
+    ]
+
+
+@hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
     """The pipe part of the loop API, and the read pipes' receive-buffer slot."""
     return {

@@ -1,125 +1,45 @@
 """The resolver plugin: ``getaddrinfo`` and ``getnameinfo`` that never block the loop.
 
-Names are looked up in the default executor, since the C library's resolver
-blocks. Numeric hosts (IPv4 / IPv6 literals, or no host at all) with numeric
-ports involve no lookup, so they are answered at once, on the loop, with
-``AI_NUMERICHOST`` making sure the C library cannot go to the network.
+It offers two backends through ``loopkit_resolvers``, and assembly builds
+the chosen one's functions into the loop class (so a lookup costs no
+dispatch):
 
-A numeric port outside 0..65535 is refused with OverflowError, for host
-names as well as literals: the C library reduces it modulo 65536 (70000
-becomes 4464), so a port taken from configuration would silently reach
-another service. Every loop method that takes a ``(host, port)`` address
-resolves it through ``loop.getaddrinfo``, so this one check covers them all.
+* :mod:`~loopkit.plugins.resolver.threaded` (``threaded``, the default):
+  the C library's resolver in the default executor, as asyncio does;
+* :mod:`~loopkit.plugins.resolver.aiodns` (``aiodns``): c-ares through
+  aiodns, when ``loopkit[aiodns]`` is installed.
+
+Both answer IP literals at once, on the loop, without any lookup. A third
+party adds a backend the same way, from its own plugin.
 """
 
 from __future__ import annotations
 
-import re
-import socket
-from typing import Any
+from loopkit.plugins.resolver import aiodns, threaded
 
+from loopkit.core.backends import ResolverInfo
 from loopkit.core.hookspecs import hookimpl
-
-_NUMERIC_FAMILIES = (socket.AF_INET, socket.AF_INET6)
-
-
-def _is_ip_literal(host: str | bytes) -> bool:
-    if isinstance(host, bytes):
-        try:
-            host = host.decode("idna")
-        except UnicodeError:
-            return False
-    if "%" in host:  # scoped IPv6: the scope id may need an interface lookup
-        return False
-    for family in _NUMERIC_FAMILIES:
-        try:
-            socket.inet_pton(family, host)
-        except (OSError, ValueError):
-            continue
-        return True
-    return False
-
-
-#: What the C library reads as a port number rather than a service name
-#: (strtoul's syntax): optional leading whitespace and sign, then digits.
-_NUMERIC_SERVICE = re.compile(r"[ \t\n\v\f\r]*[+-]?[0-9]+")
-
-
-def check_port(port: Any) -> None:
-    """Refuse a numeric port outside 0..65535 (OverflowError, as ``socket`` does).
-
-    Service names (``"http"``) and anything that is not a port are left to
-    getaddrinfo itself.
-    """
-    number: int | None = None
-    if isinstance(port, int):
-        number = port
-    elif isinstance(port, (str, bytes)):
-        text = port.decode("ascii", "replace") if isinstance(port, bytes) else port
-        if _NUMERIC_SERVICE.fullmatch(text):
-            number = int(text)
-    if number is not None and not 0 <= number <= 65535:
-        raise OverflowError(f"port must be 0-65535, got {port!r}")
-
-
-def _is_numeric_port(port: Any) -> bool:
-    if port is None or isinstance(port, int):
-        return True
-    if isinstance(port, (str, bytes)):
-        return port.isdigit()
-    return False
-
-
-def answers_without_lookup(host: Any, port: Any) -> bool:
-    """True when getaddrinfo(host, port) needs no name service at all."""
-    if not _is_numeric_port(port):
-        return False
-    return host is None or (isinstance(host, (str, bytes)) and _is_ip_literal(host))
-
-
-async def getaddrinfo(
-    self: Any,
-    host: Any,
-    port: Any,
-    *,
-    family: int = 0,
-    type: int = 0,
-    proto: int = 0,
-    flags: int = 0,
-) -> list[tuple[Any, ...]]:
-    """Resolve ``host``/``port`` like :func:`socket.getaddrinfo`, without blocking.
-
-    Unlike the socket module, a numeric port outside 0..65535 raises
-    OverflowError instead of being reduced modulo 65536.
-    """
-    check_port(port)
-    if answers_without_lookup(host, port):
-        numeric_flags = flags | socket.AI_NUMERICSERV
-        if host is not None:
-            numeric_flags |= socket.AI_NUMERICHOST
-        return socket.getaddrinfo(host, port, family, type, proto, numeric_flags)
-    return await self.run_in_executor(  # type: ignore[no-any-return]
-        None, socket.getaddrinfo, host, port, family, type, proto, flags
-    )
-
-
-async def getnameinfo(self: Any, sockaddr: tuple[Any, ...], flags: int = 0) -> tuple[str, str]:
-    """Reverse-resolve ``sockaddr`` like :func:`socket.getnameinfo`, without blocking."""
-    numeric = socket.NI_NUMERICHOST | socket.NI_NUMERICSERV
-    if flags & numeric == numeric:
-        return socket.getnameinfo(sockaddr, flags)
-    return await self.run_in_executor(  # type: ignore[no-any-return]
-        None, socket.getnameinfo, sockaddr, flags
-    )
 
 
 @hookimpl
 def loopkit_requires() -> list[str]:
-    """Lookups run in the default executor."""
+    """The threaded backend looks names up in the default executor."""
     return ["executor"]
 
 
 @hookimpl
-def loopkit_loop_methods() -> dict[str, Any]:
+def loopkit_provides() -> list[str]:
     """The name-resolution part of the loop API."""
-    return {"getaddrinfo": getaddrinfo, "getnameinfo": getnameinfo}
+    return ["getaddrinfo", "getnameinfo"]
+
+
+@hookimpl
+def loopkit_resolvers() -> list[ResolverInfo]:
+    """The threaded default and the c-ares alternative."""
+    return [threaded.INFO, aiodns.INFO]
+
+
+@hookimpl
+def loopkit_loop_closing(loop: object) -> None:
+    """Close the loop's c-ares channel, if the aiodns backend made one."""
+    aiodns.close(loop)

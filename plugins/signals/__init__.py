@@ -22,6 +22,15 @@ __all__ = ["UncatchableSignalError"]
 
 
 @hookimpl
+def loopkit_provides() -> list[str]:
+    """The loop methods this plugin adds (read to explain them on loops without it)."""
+    return [
+        "add_signal_handler",
+        "remove_signal_handler",
+    ]
+
+
+@hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
     """The signal part of the asyncio loop API and the per-signal dispatch helper."""
     return {

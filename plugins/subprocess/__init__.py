@@ -183,6 +183,15 @@ def loopkit_requires() -> list[str]:
 
 
 @hookimpl
+def loopkit_provides() -> list[str]:
+    """The loop methods this plugin adds (read to explain them on loops without it)."""
+    return [
+        "subprocess_exec",
+        "subprocess_shell",
+    ]
+
+
+@hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
     """The subprocess part of the loop API."""
     return {"subprocess_exec": subprocess_exec, "subprocess_shell": subprocess_shell}

@@ -34,6 +34,24 @@ def loopkit_requires() -> list[str]:
 
 
 @hookimpl
+def loopkit_provides() -> list[str]:
+    """The loop methods this plugin adds (read to explain them on loops without it)."""
+    return [
+        "create_connection",
+        "connect_accepted_socket",
+        "create_server",
+        "start_tls",
+        "sendfile",
+        "sock_sendfile",
+        "sock_recv",
+        "sock_recv_into",
+        "sock_sendall",
+        "sock_connect",
+        "sock_accept",
+    ]
+
+
+@hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
     """The TCP part of the asyncio loop API, and the receive-buffer slot."""
     return {

@@ -30,6 +30,17 @@ def loopkit_requires() -> list[str]:
 
 
 @hookimpl
+def loopkit_provides() -> list[str]:
+    """The loop methods this plugin adds (read to explain them on loops without it)."""
+    return [
+        "create_datagram_endpoint",
+        "sock_sendto",
+        "sock_recvfrom",
+        "sock_recvfrom_into",
+    ]
+
+
+@hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
     """The datagram part of the asyncio loop API, and the receive-buffer slot."""
     return {

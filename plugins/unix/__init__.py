@@ -31,6 +31,15 @@ def loopkit_requires() -> list[str]:
 
 
 @hookimpl
+def loopkit_provides() -> list[str]:
+    """The loop methods this plugin adds (read to explain them on loops without it)."""
+    return [
+        "create_unix_connection",
+        "create_unix_server",
+    ]
+
+
+@hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
     """The Unix-socket part of the asyncio loop API."""
     return {

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loopkit.plugins import resolver
+from loopkit.plugins.resolver import threaded as resolver
 
 import loopkit
 from loopkit.core.assembly import assemble, new_event_loop
@@ -487,3 +487,191 @@ def test_enable_adds_to_the_default_set_and_to_a_trimmed_one() -> None:
     assert "instruments" in trimmed and "resolver" not in trimmed
     with pytest.raises(UnknownNameError, match="'instrument'"):
         assemble(enable=["instrument"])
+
+
+# ----------------------------------------------------------------------
+# Mistakes a plugin author makes, named with the plugin
+# ----------------------------------------------------------------------
+
+
+def test_a_misspelt_marked_hook_is_refused_with_the_closest_name() -> None:
+    class Misspelt:
+        LOOPKIT_PLUGIN_NAME = "misspelt"
+
+        @hookimpl
+        def loopkit_loop_method(self) -> dict[str, Any]:
+            return {"greet": greet}
+
+    with pytest.raises(
+        AssemblyError,
+        match=r"plugin 'misspelt': loopkit_loop_method is not a loopkit hook; "
+        r"did you mean loopkit_loop_methods\?",
+    ):
+        assemble(plugins=[Misspelt()])
+
+
+def test_a_misspelt_unmarked_hook_is_refused_too() -> None:
+    class Unmarked:
+        LOOPKIT_PLUGIN_NAME = "unmarked"
+
+        def loopkit_poller(self) -> list[Any]:
+            return []
+
+    with pytest.raises(AssemblyError, match=r"'unmarked'.*did you mean loopkit_pollers\?"):
+        assemble(plugins=[Unmarked()])
+
+
+def test_a_real_hook_without_hookimpl_is_refused() -> None:
+    class Forgot:
+        LOOPKIT_PLUGIN_NAME = "forgot"
+
+        def loopkit_loop_methods(self) -> dict[str, Any]:
+            return {"greet": greet}
+
+    with pytest.raises(AssemblyError, match=r"'forgot': loopkit_loop_methods is not marked"):
+        assemble(plugins=[Forgot()])
+
+
+class Answers:
+    """A plugin whose hook ``hook`` returns ``answer``."""
+
+    def __init__(self, hook: str, answer: Any) -> None:
+        self.LOOPKIT_PLUGIN_NAME = "answers"
+
+        def implementation() -> Any:
+            return answer
+
+        setattr(self, hook, hookimpl(implementation))
+
+
+@pytest.mark.parametrize(
+    ("hook", "answer", "expected"),
+    [
+        (
+            "loopkit_loop_methods",
+            ["greet"],
+            "loopkit_loop_methods must return a mapping of names to attributes, got list",
+        ),
+        (
+            "loopkit_loop_overrides",
+            "time",
+            "loopkit_loop_overrides must return a mapping of names to attributes, got str",
+        ),
+        ("loopkit_pollers", 42, "loopkit_pollers must return a sequence of PollerInfo, got int"),
+        (
+            "loopkit_pollers",
+            ["epoll"],
+            "loopkit_pollers must return a sequence of PollerInfo, got an item of type str",
+        ),
+        (
+            "loopkit_resolvers",
+            {"name": "x"},
+            "loopkit_resolvers must return a sequence of ResolverInfo, got dict",
+        ),
+        (
+            "loopkit_executors",
+            [object()],
+            "loopkit_executors must return a sequence of ExecutorInfo, got an item of type object",
+        ),
+        ("loopkit_provides", "greet", "loopkit_provides must return a sequence of names, got str"),
+        ("loopkit_requires", "resolver", "loopkit_requires must return a sequence of names"),
+    ],
+)
+def test_a_hook_answer_of_the_wrong_type_names_the_plugin(
+    hook: str, answer: Any, expected: str
+) -> None:
+    with pytest.raises(AssemblyError) as info:
+        assemble(plugins=[Answers(hook, answer)])
+    assert str(info.value).startswith(f"plugin 'answers': {expected}")
+
+
+def test_an_unknown_poller_names_the_installed_plugin_that_offers_it() -> None:
+    with pytest.raises(UnknownNameError) as info:
+        new_event_loop(poller="epoll", exclude=["epoll"])
+    message = str(info.value)
+    assert "unknown poller 'epoll'" in message
+    assert "offered by the 'epoll' plugin, which is installed but not enabled" in message
+    assert "remove 'epoll' from exclude=" in message
+
+
+def test_an_opt_in_plugin_method_says_to_enable_it() -> None:
+    loop = closing(new_event_loop())
+    with pytest.raises(PluginNotEnabledError, match=r"'instruments' plugin.*enable=") as info:
+        loop.stats()  # type: ignore[attr-defined]
+    assert isinstance(info.value, AttributeError)
+    assert not hasattr(loop, "stats")
+    assert getattr(loop, "stats", None) is None
+    with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
+        loop.no_such_thing  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_a_third_party_method_on_a_loop_without_its_plugin_names_the_plugin(
+    distribution_dir: Path,
+) -> None:
+    (distribution_dir / "lk_test_quic.py").write_text(
+        textwrap.dedent(
+            """
+            from loopkit import hookimpl
+
+            def create_quic_connection(self, *args):
+                return "quic"
+
+            @hookimpl
+            def loopkit_provides():
+                return ["create_quic_connection"]
+
+            @hookimpl
+            def loopkit_loop_methods():
+                return {"create_quic_connection": create_quic_connection}
+            """
+        )
+    )
+    write_distribution(distribution_dir, "lk-test-quic", {"quic": "lk_test_quic"})
+    loop = closing(new_event_loop())
+    assert loop.create_quic_connection() == "quic"  # type: ignore[attr-defined]
+    del sys.modules["lk_test_quic"]
+    trimmed = closing(new_event_loop(exclude=["quic"]))
+    assert "lk_test_quic" not in sys.modules  # the happy path imports nothing
+    with pytest.raises(PluginNotEnabledError) as info:
+        trimmed.create_quic_connection()  # type: ignore[attr-defined]
+    assert str(info.value) == (
+        "loop.create_quic_connection is provided by the 'quic' plugin, which is not "
+        "enabled in this loop; to enable it, remove 'quic' from exclude= / LOOPKIT_EXCLUDE"
+    )
+    other = closing(new_event_loop(plugins=["udp"]))
+    with pytest.raises(PluginNotEnabledError, match=r"add 'quic' to plugins="):
+        other.create_quic_connection()  # type: ignore[attr-defined]
+
+
+def write_clashing_plugins(folder: Path) -> None:
+    for name in ("one", "two"):
+        (folder / f"lk_test_clash_{name}.py").write_text(
+            textwrap.dedent(
+                f"""
+                from loopkit import hookimpl
+
+                def greet(self):
+                    return {name!r}
+
+                @hookimpl
+                def loopkit_loop_methods():
+                    return {{"greet": greet}}
+                """
+            )
+        )
+        write_distribution(
+            folder, f"lk-test-clash-{name}", {f"clash{name}": f"lk_test_clash_{name}"}
+        )
+
+
+def test_diagnose_explains_a_clash_that_assemble_refuses(distribution_dir: Path) -> None:
+    write_clashing_plugins(distribution_dir)
+    with pytest.raises(AssemblyError, match="'clashone' and 'clashtwo' both add 'greet'"):
+        assemble()
+    assembly = loopkit.diagnose()
+    assert len(assembly.problems) == 1
+    assert "'clashone' and 'clashtwo' both add 'greet'" in assembly.problems[0]
+    assert "exclude=['clashtwo']" in assembly.problems[0]
+    assert assembly.providers["greet"] == "clashone"
+    assert assembly.providers["create_connection"] == "tcp"
+    assert not assemble(exclude=["clashtwo"]).problems
