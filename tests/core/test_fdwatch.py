@@ -359,7 +359,7 @@ def _watched_fds(loop: asyncio.AbstractEventLoop) -> set[int]:
     if selector is not None:  # asyncio: its self-pipe is the one key it keeps
         return {key.fd for key in selector.get_map().values()} - {loop._ssock.fileno()}  # type: ignore[attr-defined]
     kernel: Any = loop
-    return (set(kernel._readers) | set(kernel._writers)) - {kernel._wakeup_fd}
+    return (set(kernel._readers) | set(kernel._writers)) - {kernel._wakeup.fileno()}
 
 
 @pytest.mark.parametrize("family", [socket.SOCK_STREAM, socket.SOCK_DGRAM], ids=["stream", "dgram"])
