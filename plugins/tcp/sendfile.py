@@ -27,6 +27,8 @@ from typing import Any
 
 from loopkit.plugins.tcp.sockcalls import check_sock, sock_sendall
 
+from loopkit.plugin import services
+
 #: Bytes read per block by the read/write fallback.
 FALLBACK_BLOCK_SIZE = 256 * 1024
 #: Bytes asked of one os.sendfile call at most.
@@ -103,13 +105,14 @@ async def _native(loop: Any, sock: socket.socket, file: Any, offset: int, count:
 
 
 async def _writable(loop: Any, fd: int) -> None:
+    kernel = services(loop)
     fut: futures.Future[None] = loop.create_future()
-    handle = loop._add_writer(fd, _wake, fut)
+    handle = kernel.add_writer(fd, _wake, fut)
     try:
         await fut
     finally:
         if not handle.cancelled():
-            loop._remove_writer(fd)
+            kernel.remove_writer(fd)
 
 
 def _wake(fut: futures.Future[None]) -> None:
@@ -158,7 +161,7 @@ async def sock_sendfile(
     """
     check_sock(self, sock)
     _check_params(sock, file, offset, count)
-    self._ensure_fd_free(sock.fileno())
+    services(self).check_fd_free(sock.fileno())
     try:
         return await _native(self, sock, file, offset, count)
     except exceptions.SendfileNotAvailableError:

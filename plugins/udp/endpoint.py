@@ -26,7 +26,7 @@ import sys
 from asyncio.log import logger
 from typing import Any
 
-from loopkit.plugins.udp.transport import DatagramTransport
+from loopkit.plugin import DatagramTransport
 
 _HAS_AF_UNIX = hasattr(socket, "AF_UNIX")
 
@@ -203,7 +203,7 @@ async def create_datagram_endpoint(
     except BaseException:
         sock.close()
         raise
-    if self._debug:
+    if self.get_debug():
         if local_addr:
             logger.info(
                 "Datagram endpoint local_addr=%r remote_addr=%r created: (%r, %r)",

@@ -1,9 +1,11 @@
 """The unix plugin: stream connections and servers over Unix-domain sockets.
 
 It adds ``create_unix_connection`` and ``create_unix_server`` to the loop.
-Everything past the socket itself is the tcp plugin's: the stream transport,
-the TLS wiring and the Server (subclassed only to remove the socket file when
-the server closes, on Python 3.13+ as asyncio does). The modules:
+Everything past the socket itself is shared with any stream family
+(:mod:`loopkit.transports`): the stream transport, the TLS wiring and the
+Server (subclassed only to remove the socket file when the server closes, on
+Python 3.13+ as asyncio does). It needs no other family: a loop made with
+``exclude=["tcp"]`` keeps it. The modules:
 
 * :mod:`~loopkit.plugins.unix.paths`: socket-file handling (stale files,
   abstract addresses, removing our own file and nothing else);
@@ -20,13 +22,7 @@ from typing import Any
 
 from loopkit.plugins.unix import connect, server
 
-from loopkit.core.hookspecs import hookimpl
-
-
-@hookimpl
-def loopkit_requires() -> list[str]:
-    """The transports, the TLS wiring and the Server come from the tcp plugin."""
-    return ["tcp"]
+from loopkit.plugin import hookimpl
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 
 Binding to a path first removes a stale socket file there (only a socket;
 any other file makes the bind fail with EADDRINUSE, as in asyncio).
-Accepting connections is the tcp plugin's :class:`~loopkit.plugins.tcp.server.Server`
+Accepting connections is the tcp plugin's :class:`~loopkit.transports.server.Server`
 unchanged; :class:`UnixServer` adds one thing: closing it can remove the
 socket file it listens on.
 
@@ -30,8 +30,6 @@ from asyncio.log import logger
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from loopkit.plugins.tcp.server import Server
-from loopkit.plugins.tcp.tlswire import check_not_ssl_socket
 from loopkit.plugins.unix.connect import check_unix_stream_socket
 from loopkit.plugins.unix.paths import (
     SocketFile,
@@ -39,6 +37,8 @@ from loopkit.plugins.unix.paths import (
     remove_socket_file,
     remove_stale_socket,
 )
+
+from loopkit.plugin import Server, check_not_ssl_socket
 
 
 class UnixServer(Server):
@@ -163,7 +163,7 @@ async def _create_unix_server(
                 remove_socket_file(bound)
             raise
         await asyncio.sleep(0)  # as asyncio: let the watchers settle first
-    if self._debug:
+    if self.get_debug():
         logger.info("%r is serving", server)
     return server
 

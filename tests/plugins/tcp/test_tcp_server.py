@@ -13,8 +13,9 @@ from asyncio import trsock
 from typing import Any
 
 import pytest
-from loopkit.plugins.tcp import server as server_module
 from tcphelpers import Echo, Recorder, closed_port, serve
+
+from loopkit.transports import server as server_module
 
 
 def has_ipv6_loopback() -> bool:

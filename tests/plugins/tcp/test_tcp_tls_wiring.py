@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from tcphelpers import Echo, Recorder, hang_up, serve
 
-pytest.importorskip("loopkit.plugins.tcp.tls")
+pytest.importorskip("loopkit.transports.tls.layer")
 trustme = pytest.importorskip("trustme")
 
 

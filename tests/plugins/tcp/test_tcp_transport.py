@@ -12,12 +12,13 @@ from asyncio import trsock
 from typing import Any
 
 import pytest
-from loopkit.plugins.tcp.stream_transport import (
+from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
+
+from loopkit.transports.stream import (
     BACK_TO_SMALL_READS,
     JOIN_WRITELINES_UP_TO,
     SMALL_READ_SIZE,
 )
-from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
 
 
 class Keeper(Recorder):

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loopkit.plugins.tcp.server import Server
 from unixhelpers import REMOVED_ON_CLOSE, Echo, echo_once
+
+from loopkit.transports.server import Server
 
 
 def test_a_stale_socket_file_is_replaced(run_any: Any, tmp_path: Path) -> None:
