@@ -16,13 +16,24 @@ What it offers:
   fd watching with and without the public methods' checks, fd ownership,
   the debug flag, per-plugin per-loop state, shared buffers, scheduling a
   kept handle, and the iteration-observer seam (:class:`IterationObserver`);
+* the transport base classes and shared transports of
+  :mod:`loopkit.transports` (:class:`TransportBase`,
+  :class:`WriteFlowControl`, :class:`StreamTransport`,
+  :class:`DatagramTransport`, the pipe transports, :class:`Server`, the TLS
+  wiring and ``start_tls``) and the socket-readiness helpers of the
+  ``sock_*`` calls (:data:`TRY_AGAIN`, :func:`watched`,
+  :func:`retry_when_ready`, :func:`connect_socket`);
 * the errors a plugin raises or lets through.
 
 This module only gathers names; the code lives where its layer is
-(:mod:`loopkit.core` for the kernel side).
+(:mod:`loopkit.core` for the kernel side, :mod:`loopkit.transports` for
+transports). The transport names are imported on first use, so that a
+plugin that needs none of them (a poller) does not load them.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from loopkit.core.errors import (
     AssemblyError,
@@ -41,20 +52,79 @@ from loopkit.core.poller import (
 )
 from loopkit.core.services import IterationObserver, LoopServices, services
 
+if TYPE_CHECKING:
+    from loopkit.transports import (
+        DEFAULT_HIGH_WATER,
+        TRY_AGAIN,
+        DatagramTransport,
+        PipeTransportBase,
+        ReadPipeTransport,
+        Server,
+        StreamTransport,
+        TransportBase,
+        WriteFlowControl,
+        WritePipeTransport,
+        check_not_ssl_socket,
+        connect_socket,
+        make_transport,
+        pipe_kind,
+        retry_when_ready,
+        start_tls,
+        wake_waiter,
+        watched,
+        water_marks,
+        wire_stream,
+    )
+
 __all__ = [
+    "DEFAULT_HIGH_WATER",
     "EVENT_ERROR",
     "EVENT_READ",
     "EVENT_WRITE",
     "MAX_POLL_TIMEOUT",
+    "TRY_AGAIN",
     "AssemblyError",
+    "DatagramTransport",
     "IterationObserver",
     "LoopServices",
     "LoopkitError",
     "LoopkitSpec",
+    "PipeTransportBase",
     "PluginNotEnabledError",
     "Poller",
     "PollerInfo",
+    "ReadPipeTransport",
+    "Server",
+    "StreamTransport",
+    "TransportBase",
     "UnknownNameError",
+    "WriteFlowControl",
+    "WritePipeTransport",
+    "check_not_ssl_socket",
+    "connect_socket",
     "hookimpl",
+    "make_transport",
+    "pipe_kind",
+    "retry_when_ready",
     "services",
+    "start_tls",
+    "wake_waiter",
+    "watched",
+    "water_marks",
+    "wire_stream",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The names of :mod:`loopkit.transports`, imported on first use."""
+    import loopkit.transports
+
+    if name in loopkit.transports.EXPORTS:
+        value = getattr(loopkit.transports, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -32,7 +32,7 @@ def test_a_changed_signature_is_reported() -> None:
 
 
 def test_versioned_api_is_present_exactly_from_its_version() -> None:
-    from loopkit.plugins.tcp.server import Server
+    from loopkit.transports.server import Server
 
     rows = apicompare.versioned_api_present(full_loop_class(), Server)
     assert len(rows) == len(apicompare.VERSIONED_API)

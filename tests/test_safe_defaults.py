@@ -27,7 +27,7 @@ import trustme
 import loopkit
 from loopkit.core.errors import PluginNotEnabledError
 
-HAS_TLS_LAYER = importlib.util.find_spec("loopkit.plugins.tcp.tls") is not None
+HAS_TLS_LAYER = importlib.util.find_spec("loopkit.transports.tls.layer") is not None
 
 LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "asyncio": asyncio.new_event_loop,
@@ -42,7 +42,7 @@ LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
             "loopkit",
             marks=pytest.mark.skipif(
                 not HAS_TLS_LAYER,
-                reason="the TLS layer (loopkit.plugins.tcp.tls) is not merged yet",
+                reason="the TLS layer (loopkit.transports.tls.layer) is not merged yet",
             ),
         ),
     ]

@@ -82,7 +82,8 @@ def test_the_full_loop_imports_every_family_so_the_probe_can_see_them() -> None:
     [
         ("loopkit.new_event_loop(plugins=['udp'])", {"udp"}),
         ("loopkit.new_event_loop(plugins=['tcp'])", {"tcp"}),
-        ("loopkit.new_event_loop(plugins=['unix'])", {"unix", "tcp"}),  # unix requires tcp
+        ("loopkit.new_event_loop(plugins=['unix'])", {"unix"}),  # shared streams, no tcp
+        ("loopkit.new_event_loop(exclude=['tcp'])", set(FAMILIES) - {"tcp"}),
         ("loopkit.new_event_loop(plugins=[])", set()),
     ],
 )

@@ -4,7 +4,7 @@ The load generator's clients speak TLS (the stdlib ``ssl`` module, the same
 for every loop); the server is ``create_server(..., ssl=context)`` on the
 loop under test. The reported value is the server process's CPU time per
 request (µs). On a loopkit without its TLS layer
-(``loopkit.plugins.tcp.tls``) the scenario is reported as skipped for
+(``loopkit.transports.tls.layer``) the scenario is reported as skipped for
 loopkit only.
 """
 
@@ -17,8 +17,8 @@ from benchmarks.scenarios._registry import LoopFactory, Sample, Skipped
 
 
 def _require_tls_layer(new_loop: LoopFactory) -> None:
-    if is_loopkit(new_loop) and importlib.util.find_spec("loopkit.plugins.tcp.tls") is None:
-        raise Skipped("tls layer missing (no loopkit.plugins.tcp.tls in this tree)")
+    if is_loopkit(new_loop) and importlib.util.find_spec("loopkit.transports.tls.layer") is None:
+        raise Skipped("tls layer missing (no loopkit.transports.tls.layer in this tree)")
 
 
 @echo_scenario("tls_proto_1k", "tls", size=8_000, quick_size=400)

@@ -429,6 +429,9 @@ class KernelLoop(
                         "exception": exc,
                     }
                 )
+        plugin_services = self._plugin_services
+        if plugin_services is not None:
+            plugin_services._loop_closed()
         self._ready.clear()
         self._scheduled.clear()
         self._timers.clear()

@@ -19,10 +19,13 @@ own outside the per-loop object (the kernel never imports a plugin).
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 from asyncio import events
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from loopkit.core.offloop import OffLoop
 
 if TYPE_CHECKING:
     from loopkit.core.kernel import KernelLoop
@@ -77,20 +80,31 @@ class LoopServices:
     * ``schedule(handle)``: queue an existing :class:`asyncio.Handle` to run
       on the next iteration (for callbacks a plugin keeps and fires again
       and again, such as signal handlers). Not thread-safe.
+    * ``off_loop(func, *args) -> asyncio.Future``: ``func(*args)`` in one of
+      the loop's helper threads, for a call that may block on the disk or on
+      a child; ``settled_off_loop(func, *args)`` (a coroutine) for a call
+      whose result must not be lost if the caller is cancelled; and
+      ``off_loop_pool()``, the pool itself. The pool is the loop's own (not
+      its default executor), made on first use and shut down without
+      waiting when the loop closes.
     """
 
     __slots__ = (
         "_loop",
         "_observer",
+        "_off_loop",
         "_states",
         "add_reader",
         "add_writer",
         "check_callback",
         "check_closed",
         "check_fd_free",
+        "off_loop",
+        "off_loop_pool",
         "remove_reader",
         "remove_writer",
         "schedule",
+        "settled_off_loop",
     )
 
     add_reader: Callable[..., events.Handle]
@@ -101,6 +115,9 @@ class LoopServices:
     check_closed: Callable[[], None]
     check_callback: Callable[[Any, str], None]
     schedule: Callable[[events.Handle], None]
+    off_loop: Callable[..., asyncio.Future[Any]]
+    settled_off_loop: Callable[..., Coroutine[Any, Any, tuple[Any, bool]]]
+    off_loop_pool: Callable[[], concurrent.futures.ThreadPoolExecutor]
 
     def __init__(self, loop: KernelLoop) -> None:
         self._loop = loop
@@ -114,9 +131,17 @@ class LoopServices:
         self.check_closed = loop._check_closed
         self.check_callback = loop._check_callback
         self.schedule = loop._ready.append
+        helpers = self._off_loop = OffLoop(loop)
+        self.off_loop = helpers.run
+        self.settled_off_loop = helpers.settled
+        self.off_loop_pool = helpers.pool
 
     def __repr__(self) -> str:
         return f"<LoopServices of {self._loop!r}>"
+
+    def _loop_closed(self) -> None:
+        """Called by the kernel's ``close()``, after the plugins' closing hooks."""
+        self._off_loop.close()
 
     # ------------------------------------------------------------------
     # File-descriptor ownership

@@ -145,7 +145,7 @@ def _signature_lines(assembly: Assembly, methods: list[str]) -> list[str]:
         lines.append(f"    loopkit: {difference.loopkit_parameters}")
     server_class = None
     if assembly.providers.get("create_server") == "tcp":
-        from loopkit.plugins.tcp.server import Server
+        from loopkit.transports.server import Server
 
         server_class = Server
     lines += ["", "version-specific API (present exactly where asyncio has it):"]

@@ -6,8 +6,9 @@ the transport from then on: closing the transport closes the pipe object,
 and the public ``add_reader`` refuses the fd while the transport is open.
 
 This plugin opens nothing itself and never blocks: see
-:mod:`loopkit.plugins.pipes.readpipe` and
-:mod:`loopkit.plugins.pipes.writepipe` for the transports.
+:mod:`loopkit.transports.readpipe` and
+:mod:`loopkit.transports.writepipe` for the transports (shared with any
+family that drives a pipe-like fd).
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugins.pipes.readpipe import ReadPipeTransport
-from loopkit.plugins.pipes.writepipe import WritePipeTransport
-
-from loopkit.core.hookspecs import hookimpl
+from loopkit.plugin import ReadPipeTransport, WritePipeTransport, hookimpl
 
 __all__ = ["ReadPipeTransport", "WritePipeTransport"]
 
@@ -45,7 +43,7 @@ async def connect_read_pipe(
     except BaseException:
         transport.close()
         raise
-    if self._debug:
+    if self.get_debug():
         _logger.debug("Read pipe %r connected: (%r, %r)", pipe.fileno(), transport, protocol)
     return transport, protocol
 
@@ -66,7 +64,7 @@ async def connect_write_pipe(
     except BaseException:
         transport.close()
         raise
-    if self._debug:
+    if self.get_debug():
         _logger.debug("Write pipe %r connected: (%r, %r)", pipe.fileno(), transport, protocol)
     return transport, protocol
 
@@ -82,9 +80,8 @@ def loopkit_provides() -> list[str]:
 
 @hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
-    """The pipe part of the loop API, and the read pipes' receive-buffer slot."""
+    """The pipe part of the loop API."""
     return {
-        "_pipe_receive_buffer": None,
         "connect_read_pipe": connect_read_pipe,
         "connect_write_pipe": connect_write_pipe,
     }

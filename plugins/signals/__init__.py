@@ -16,7 +16,7 @@ from typing import Any
 from loopkit.plugins.signals import handlers
 from loopkit.plugins.signals.handlers import UncatchableSignalError
 
-from loopkit.core.hookspecs import hookimpl
+from loopkit.plugin import hookimpl
 
 __all__ = ["UncatchableSignalError"]
 
@@ -32,18 +32,11 @@ def loopkit_provides() -> list[str]:
 
 @hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
-    """The signal part of the asyncio loop API and the per-signal dispatch helper."""
+    """The signal part of the asyncio loop API."""
     return {
         "add_signal_handler": handlers.add_signal_handler,
         "remove_signal_handler": handlers.remove_signal_handler,
-        "_handle_signal": handlers._handle_signal,
     }
-
-
-@hookimpl
-def loopkit_loop_created(loop: Any) -> None:
-    """Each loop starts with no signal handlers."""
-    handlers.created(loop)
 
 
 @hookimpl

@@ -23,8 +23,8 @@ A child made by ``os.fork()`` inherits all of this but none of the loops'
 work: it forgets it (see :func:`_forget_in_child`).
 
 This module must never run a user callback (it hands signal numbers to the
-owning loop's ``_handle_signal``), and must never hold a loop after that loop
-has closed or removed its last handler.
+owning loop's :class:`~loopkit.plugins.signals.table.SignalTable`), and must
+never hold a loop after that loop has closed or removed its last handler.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ import os
 import signal
 import socket
 from typing import Any
+
+from loopkit.plugins.signals.table import existing_table
+
+from loopkit.plugin import services
 
 _log = logging.getLogger("loopkit.plugins.signals")
 
@@ -88,7 +92,7 @@ def attach(loop: Any) -> None:
     if previous != pair.writer.fileno():
         _saved_wakeup_fd = previous
     if loop not in _attached:
-        loop._add_reader(pair.reader.fileno(), _read_signals, loop)
+        services(loop).add_reader(pair.reader.fileno(), _read_signals, loop)
         _attached.append(loop)
 
 
@@ -109,7 +113,7 @@ def detach(loop: Any) -> None:
     if pair is None:  # pragma: no cover - attached implies a channel
         return
     if not loop.is_closed():
-        loop._remove_reader(pair.reader.fileno())
+        services(loop).remove_reader(pair.reader.fileno())
     if _attached:
         return
     ours = pair.writer.fileno()
@@ -182,11 +186,14 @@ def _read_signals(loop: Any) -> None:
             target = owner(sig)
             if target is None:
                 continue  # a signal with a Python handler of its own (SIGINT)
+            found = existing_table(target)
+            if found is None:  # pragma: no cover - an owner has a table
+                continue
             if target is loop:
-                loop._handle_signal(sig)
+                found.dispatch(sig)
             else:
                 try:
-                    target.call_soon_threadsafe(target._handle_signal, sig)
+                    target.call_soon_threadsafe(found.dispatch, sig)
                 except RuntimeError:  # closed meanwhile from another thread
                     pass
         if len(data) < _READ_SIZE:

@@ -1,7 +1,7 @@
 """``add_signal_handler`` / ``remove_signal_handler``: the per-loop side of signals.
 
-A loop keeps its handlers in ``loop._signal_handlers`` (signal number ->
-:class:`asyncio.Handle`, the name asyncio uses). The Python-level handler
+A loop keeps its handlers in its :class:`~loopkit.plugins.signals.table.SignalTable`
+(signal number -> :class:`asyncio.Handle`), the plugin's per-loop state. The Python-level handler
 installed with :func:`signal.signal` does nothing: the interpreter's C-level
 handler writes the signal number to the wake-up fd, and the loop that owns
 the signal queues the Handle as an ordinary callback (see
@@ -24,6 +24,9 @@ from types import FrameType
 from typing import Any
 
 from loopkit.plugins.signals import channel
+from loopkit.plugins.signals.table import existing_table, table
+
+from loopkit.plugin import services
 
 
 class UncatchableSignalError(ValueError, RuntimeError):
@@ -64,9 +67,9 @@ def add_signal_handler(self: Any, sig: int, callback: Callable[..., object], *ar
     if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
         raise TypeError("coroutines cannot be used with add_signal_handler()")
     _check_signal(sig)
-    self._check_closed()
+    services(self).check_closed()
+    handlers = table(self).handlers
     channel.attach(self)
-    handlers: dict[int, events.Handle] = self._signal_handlers
     replaced = handlers.get(sig)
     try:
         signal.signal(sig, _ignore_signal)
@@ -94,7 +97,10 @@ def remove_signal_handler(self: Any, sig: int) -> bool:
     wake-up fd that was installed before comes back too.
     """
     _check_signal(sig)
-    handlers: dict[int, events.Handle] = self._signal_handlers
+    found = existing_table(self)
+    if found is None:
+        return False
+    handlers = found.handlers
     handle = handlers.pop(sig, None)
     if handle is None:
         return False
@@ -108,33 +114,16 @@ def remove_signal_handler(self: Any, sig: int) -> bool:
     return True
 
 
-def _handle_signal(self: Any, sig: int) -> None:
-    """Queue this loop's handler for ``sig`` (called on the loop's own thread)."""
-    handle = self._signal_handlers.get(sig)
-    if handle is None:
-        return  # removed after the signal arrived
-    if handle._cancelled:
-        # Cancelled through loop._signal_handlers[sig].cancel(): drop it
-        # properly, as asyncio does.
-        self.remove_signal_handler(sig)
-        return
-    self._ready.append(handle)
-
-
-def created(loop: Any) -> None:
-    """Give each loop its own handler table."""
-    loop._signal_handlers = {}
-
-
 def closing(loop: Any) -> None:
     """Closing a loop removes its handlers and gives the wake-up fd back.
 
     During interpreter shutdown the handlers are dropped without touching
     dispositions (warning with ResourceWarning), as asyncio does.
     """
-    handlers: dict[int, events.Handle] = loop._signal_handlers
-    if not handlers:
+    found = existing_table(loop)
+    if found is None or not found.handlers:
         return
+    handlers = found.handlers
     if sys.is_finalizing():
         warnings.warn(
             f"Closing the loop {loop!r} on interpreter shutdown stage, "

@@ -28,7 +28,6 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugins import close_off_loop
 from loopkit.plugins.subprocess.policywatch import (
     PolicyWatch,
     checked_watcher,
@@ -36,9 +35,9 @@ from loopkit.plugins.subprocess.policywatch import (
 )
 from loopkit.plugins.subprocess.spawn import spawn
 from loopkit.plugins.subprocess.transport import ChildSpec, SubprocessTransport, WatchFactory
-from loopkit.plugins.subprocess.watcher import ChildWatch
+from loopkit.plugins.subprocess.watcher import STATE_KEY, ChildWatch
 
-from loopkit.core.hookspecs import hookimpl
+from loopkit.plugin import hookimpl, services
 
 __all__ = ["SubprocessTransport"]
 
@@ -130,12 +129,12 @@ async def subprocess_shell(
         raise ValueError("shell must be True")
     _refuse_text_mode(False, bufsize, text, encoding, errors)
     protocol = protocol_factory()
-    if self._debug:
+    if self.get_debug():
         # The command itself is not logged: it may hold secrets.
         _logger.debug("run shell command %r", cmd)
     spec = ChildSpec(cmd, True, stdin, stdout, stderr, bufsize, kwargs)
     transport = await _start(self, protocol, spec)
-    if self._debug:
+    if self.get_debug():
         _logger.info("run shell command: %r", transport)
     return transport, protocol
 
@@ -167,11 +166,11 @@ async def subprocess_exec(
         raise ValueError("shell must be False")
     _refuse_text_mode(False, bufsize, text, encoding, errors)
     protocol = protocol_factory()
-    if self._debug:
+    if self.get_debug():
         _logger.debug("execute program %r", program)
     spec = ChildSpec((program, *args), False, stdin, stdout, stderr, bufsize, kwargs)
     transport = await _start(self, protocol, spec)
-    if self._debug:
+    if self.get_debug():
         _logger.info("execute program %r: %r", program, transport)
     return transport, protocol
 
@@ -198,14 +197,8 @@ def loopkit_loop_methods() -> dict[str, Any]:
 
 
 @hookimpl
-def loopkit_loop_created(loop: Any) -> None:
-    """Each loop keeps the watches of its children (to reap them on close)."""
-    loop._subprocess_watches = set()
-
-
-@hookimpl
 def loopkit_loop_closing(loop: Any) -> None:
     """Stop watching for this loop; children still running are reaped by a thread."""
-    for watch in list(loop._subprocess_watches):
+    live = services(loop).peek_state(STATE_KEY)
+    for watch in list(live or ()):
         watch.detach()
-    close_off_loop(loop)

@@ -27,7 +27,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugins.subprocess.watcher import Child
+from loopkit.plugins.subprocess.watcher import Child, watches
 
 #: Raised, as asyncio raises it, when the policy's watcher is not active.
 INACTIVE_MESSAGE = (
@@ -81,7 +81,8 @@ class PolicyWatch:
         self._callback = callback
         self._done = False
         watcher.add_child_handler(child.pid, self._reported)
-        loop._subprocess_watches.add(self)
+        self._watches = watches(loop)
+        self._watches.add(self)
 
     def _reported(self, pid: int, returncode: int) -> None:
         try:
@@ -93,13 +94,13 @@ class PolicyWatch:
         if self._done:
             return
         self._done = True
-        self._loop._subprocess_watches.discard(self)
+        self._watches.discard(self)
         self._callback(self.child.reaped_elsewhere(returncode))
 
     def detach(self) -> None:
         """The loop is closing: stop reporting (the watcher still reaps the child)."""
         self._done = True
-        self._loop._subprocess_watches.discard(self)
+        self._watches.discard(self)
 
 
 def checked_watcher(entered: Any, watcher: Any) -> Any:

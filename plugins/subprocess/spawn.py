@@ -5,7 +5,7 @@ pipe with a blocking ``os.read`` (and may run a ``preexec_fn``, or search a
 slow disk for the program). asyncio makes that call in the loop thread, so
 tools that flag blocking calls there (blockbuster) have to excuse it by
 name. loopkit runs the whole ``Popen`` in one of the loop's helper threads
-(:func:`loopkit.plugins.off_loop_pool`), as trio does;
+(``services(loop).settled_off_loop``), as trio does;
 ``subprocess_exec`` and ``subprocess_shell`` are coroutines, so nothing
 changes for the caller. Everything ``Popen`` takes works the same there:
 ``pass_fds``, the parent's copies of the child's pipe ends (closed by
@@ -25,8 +25,9 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-from loopkit.plugins import settled_off_loop
 from loopkit.plugins.subprocess.transport import ChildSpec
+
+from loopkit.plugin import services
 
 
 def _popen(spec: ChildSpec) -> subprocess.Popen[bytes]:
@@ -52,4 +53,4 @@ async def spawn(loop: Any, spec: ChildSpec) -> tuple[subprocess.Popen[bytes], bo
     raise CancelledError. Errors of ``Popen`` (FileNotFoundError, ...) are
     raised as they are; a cancellation before the spawn began is raised too.
     """
-    return await settled_off_loop(loop, _popen, spec)
+    return await services(loop).settled_off_loop(_popen, spec)

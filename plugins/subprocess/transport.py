@@ -49,6 +49,8 @@ from typing import Any
 
 from loopkit.plugins.subprocess.watcher import Child, ChildWatch, kill_and_reap
 
+from loopkit.plugin import services
+
 #: Makes the watch of a new child: ``factory(loop, child, on_exit)``.
 WatchFactory = Callable[[Any, Child, Callable[[int], None]], Any]
 
@@ -188,7 +190,7 @@ class SubprocessTransport(asyncio.SubprocessTransport):
             try:
                 await connect(lambda link=link: link, link.stream)
             except BaseException:
-                if link.pipe is None and loop._fd_owners.get(fileno) is None:
+                if link.pipe is None and services(loop).fd_owner(fileno) is None:
                     link.handed_over = False  # refused before any transport took it
                 raise
         waiter: asyncio.Future[None] = self._loop.create_future()

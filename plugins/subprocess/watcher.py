@@ -3,7 +3,7 @@
 Two ways, chosen per child:
 
 * **pidfd** (Linux 5.3+): ``os.pidfd_open(pid)`` gives an fd that becomes
-  readable when the child exits. It is watched with ``loop._add_reader``
+  readable when the child exits. It is watched with the kernel's ``add_reader``
   like any other fd, so no thread and no signal handler is involved, and it
   works the same on a loop running outside the main thread. When it fires,
   ``os.waitpid(pid, WNOHANG)`` reaps the child on the loop thread.
@@ -33,6 +33,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from loopkit.plugin import services
+
 _logger = logging.getLogger("asyncio")
 
 #: Environment variable that forces a way of watching children.
@@ -42,6 +44,16 @@ ENV_CHILD_WATCHER = "LOOPKIT_CHILD_WATCHER"
 UNKNOWN_RETURNCODE = 255
 
 _pidfd_works: bool | None = None
+
+
+#: The key of the plugin's per-loop state: the set of live watches of the
+#: loop's children (reaped on close).
+STATE_KEY = "subprocess"
+
+
+def watches(loop: Any) -> set[Any]:
+    """The live child watches of ``loop`` (its per-loop state, made on first use)."""
+    return services(loop).state(STATE_KEY, set)
 
 
 def pidfd_available() -> bool:
@@ -203,6 +215,8 @@ class ChildWatch:
 
     def __init__(self, loop: Any, child: Child, callback: Callable[[int], None]) -> None:
         self._loop = loop
+        kernel = services(loop)
+        self._watches = watches(loop)
         self.child = child
         self._callback = callback
         self._pidfd: int | None = None
@@ -216,10 +230,11 @@ class ChildWatch:
                 self._pidfd = None
         if self._pidfd is not None:
             self.way = "pidfd"
-            loop._add_reader(self._pidfd, self._pidfd_ready)
+            self._remove_reader = kernel.remove_reader
+            kernel.add_reader(self._pidfd, self._pidfd_ready)
         else:
             self._thread = _reap_in_thread(child, self._from_thread)
-        loop._subprocess_watches.add(self)
+        self._watches.add(self)
 
     def _pidfd_ready(self) -> None:
         code = self.child.reap_nohang()
@@ -240,14 +255,14 @@ class ChildWatch:
         if self._done:
             return
         self._done = True
-        self._loop._subprocess_watches.discard(self)
+        self._watches.discard(self)
         self._callback(code)
 
     def _close_pidfd(self) -> None:
         pidfd = self._pidfd
         if pidfd is not None:
             self._pidfd = None
-            self._loop._remove_reader(pidfd)
+            self._remove_reader(pidfd)
             os.close(pidfd)
 
     def detach(self) -> None:
@@ -257,7 +272,7 @@ class ChildWatch:
         it) and reaped by a thread when it does exit.
         """
         self._done = True
-        self._loop._subprocess_watches.discard(self)
+        self._watches.discard(self)
         if self._pidfd is not None:
             self._close_pidfd()
             if self.child.reap_nohang() is None:

@@ -1,30 +1,30 @@
-"""The tcp plugin: stream connections and servers, TLS wiring, sendfile, sock_* calls.
+"""The tcp plugin: TCP connections and servers, sendfile, the stream sock_* calls.
 
 The loop methods it contributes are plain functions taking the loop as
 ``self``; assembly binds them into the loop class. The modules:
 
-* :mod:`~loopkit.plugins.tcp.stream_transport`: the stream transport (shared
-  with the unix family);
-* :mod:`~loopkit.plugins.tcp.connect`: create_connection, connect_accepted_socket;
-* :mod:`~loopkit.plugins.tcp.listen` and :mod:`~loopkit.plugins.tcp.server`:
-  create_server and the Server object;
+* :mod:`~loopkit.plugins.tcp.connect`: create_connection (with
+  :mod:`~loopkit.plugins.tcp.addresses` and the Happy Eyeballs race of
+  :mod:`~loopkit.plugins.tcp.eyeballs`), connect_accepted_socket;
+* :mod:`~loopkit.plugins.tcp.listen`: create_server;
 * :mod:`~loopkit.plugins.tcp.sockcalls`: sock_recv, sock_sendall, ...;
-* :mod:`~loopkit.plugins.tcp.sendfile`: sendfile and sock_sendfile;
-* :mod:`~loopkit.plugins.tcp.tlswire`: plugging the TLS layer in, start_tls.
+* :mod:`~loopkit.plugins.tcp.sendfile`: sendfile and sock_sendfile.
 
-This module must never hold per-loop state: everything lives on the loop
-(the shared receive buffer is ``_stream_receive_buffer``, the TLS layer's
-decryption buffer ``_tls_scratch_buffer``) or the transports.
+The stream transport, the Server, the TLS layer and ``start_tls`` are the
+shared ones of :mod:`loopkit.transports` (the unix family and a third
+party's stream family use the same), reached through :mod:`loopkit.plugin`.
+
+This module must never hold per-loop state: the shared buffers are the
+loop's (kernel services), everything else the transports'.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from loopkit.plugins import close_off_loop
-from loopkit.plugins.tcp import connect, listen, sendfile, sockcalls, tlswire
+from loopkit.plugins.tcp import connect, listen, sendfile, sockcalls
 
-from loopkit.core.hookspecs import hookimpl
+from loopkit.plugin import hookimpl, start_tls
 
 
 @hookimpl
@@ -53,14 +53,12 @@ def loopkit_provides() -> list[str]:
 
 @hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
-    """The TCP part of the asyncio loop API, and the receive-buffer slot."""
+    """The TCP part of the asyncio loop API."""
     return {
-        "_stream_receive_buffer": None,
-        "_tls_scratch_buffer": None,
         "create_connection": connect.create_connection,
         "connect_accepted_socket": connect.connect_accepted_socket,
         "create_server": listen.create_server,
-        "start_tls": tlswire.start_tls,
+        "start_tls": start_tls,
         "sendfile": sendfile.sendfile,
         "sock_sendfile": sendfile.sock_sendfile,
         "sock_recv": sockcalls.sock_recv,
@@ -69,9 +67,3 @@ def loopkit_loop_methods() -> dict[str, Any]:
         "sock_connect": sockcalls.sock_connect,
         "sock_accept": sockcalls.sock_accept,
     }
-
-
-@hookimpl
-def loopkit_loop_closing(loop: Any) -> None:
-    """The helper threads (blocking calls kept off the loop thread) end with the loop."""
-    close_off_loop(loop)

@@ -22,8 +22,8 @@ from typing import Any
 
 from loopkit.plugins.tcp.addresses import AddrInfo, interleave, resolve
 from loopkit.plugins.tcp.eyeballs import staggered_race
-from loopkit.plugins.tcp.sockcalls import connect_socket
-from loopkit.plugins.tcp.tlswire import check_not_ssl_socket, make_transport
+
+from loopkit.plugin import check_not_ssl_socket, connect_socket, wire_stream
 
 
 async def _connect_one(
@@ -151,51 +151,6 @@ async def _open_socket(
         flat.clear()
 
 
-async def _wire(
-    loop: Any,
-    sock: socket.socket,
-    protocol_factory: Callable[[], Any],
-    ssl: Any,
-    server_hostname: str | None,
-    *,
-    server_side: bool = False,
-    ssl_handshake_timeout: float | None = None,
-    ssl_shutdown_timeout: float | None = None,
-    owns_socket: bool = False,
-) -> tuple[Any, Any]:
-    """Build protocol and transport for a connected socket and wait until ready.
-
-    Once the transport exists it owns the socket (closing it closes the
-    socket). Before that, a socket we made ourselves (``owns_socket``) is
-    closed here if the protocol factory or the transport fails.
-    """
-    sock.setblocking(False)
-    waiter = loop.create_future()
-    try:
-        protocol = protocol_factory()
-        transport = make_transport(
-            loop,
-            sock,
-            protocol,
-            waiter,
-            ssl=ssl,
-            server_side=server_side,
-            server_hostname=server_hostname,
-            ssl_handshake_timeout=ssl_handshake_timeout,
-            ssl_shutdown_timeout=ssl_shutdown_timeout,
-        )
-    except BaseException:
-        if owns_socket:
-            sock.close()
-        raise
-    try:
-        await waiter
-    except BaseException:
-        transport.close()
-        raise
-    return transport, protocol
-
-
 async def _create_connection(
     self: Any,
     protocol_factory: Callable[[], Any],
@@ -252,7 +207,7 @@ async def _create_connection(
         if sock.type != socket.SOCK_STREAM:
             raise ValueError(f"A Stream Socket was expected, got {sock!r}")
 
-    transport, protocol = await _wire(
+    transport, protocol = await wire_stream(
         self,
         sock,
         protocol_factory,
@@ -262,7 +217,7 @@ async def _create_connection(
         ssl_shutdown_timeout=ssl_shutdown_timeout,
         owns_socket=host is not None or port is not None,
     )
-    if self._debug:
+    if self.get_debug():
         logger.debug("%r connected to %s:%r: (%r, %r)", sock, host, port, transport, protocol)
     return transport, protocol
 
@@ -337,7 +292,7 @@ async def connect_accepted_socket(
     if ssl_shutdown_timeout is not None and not ssl:
         raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
     check_not_ssl_socket(sock)
-    transport, protocol = await _wire(
+    transport, protocol = await wire_stream(
         self,
         sock,
         protocol_factory,
@@ -347,6 +302,6 @@ async def connect_accepted_socket(
         ssl_handshake_timeout=ssl_handshake_timeout,
         ssl_shutdown_timeout=ssl_shutdown_timeout,
     )
-    if self._debug:
+    if self.get_debug():
         logger.debug("%r handled: (%r, %r)", sock, transport, protocol)
     return transport, protocol

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from loopkit.plugins.tcp.addresses import AddrInfo, resolve
-from loopkit.plugins.tcp.server import Server
-from loopkit.plugins.tcp.tlswire import check_not_ssl_socket
+
+from loopkit.plugin import Server, check_not_ssl_socket
 
 _HAS_IPV6 = hasattr(socket, "AF_INET6")
 
@@ -61,7 +61,7 @@ def _bind_all(
                 sock = socket.socket(family, socktype, proto)
             except OSError:
                 # An address family this host cannot make sockets for.
-                if loop._debug:
+                if loop.get_debug():
                     logger.warning(
                         "create_server() failed to create socket.socket(%r, %r, %r)",
                         family,
@@ -88,7 +88,7 @@ def _bind_all(
                     # That family is not enabled here; the others may still serve.
                     sockets.pop()
                     sock.close()
-                    if loop._debug:
+                    if loop.get_debug():
                         logger.warning(message)
                     continue
                 raise OSError(err.errno, message) from None
@@ -167,7 +167,7 @@ async def _create_server(
     if start_serving:
         server._start_serving()
         await asyncio.sleep(0)  # as asyncio: let the watchers settle first
-    if self._debug:
+    if self.get_debug():
         logger.info("%r is serving", server)
     return server
 

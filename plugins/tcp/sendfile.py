@@ -8,7 +8,7 @@ fallback into an error (SendfileNotAvailableError for sock_sendfile, as
 asyncio).
 
 The native path calls os.sendfile in one of the loop's helper threads
-(:func:`loopkit.plugins.off_loop`): it reads the file, which can wait for
+(``services(loop).off_loop``): it reads the file, which can wait for
 the disk. The socket stays non-blocking; when it is full, the loop waits for
 it to become writable and hands the next call to the helper again.
 
@@ -30,8 +30,9 @@ import socket
 from asyncio import constants, exceptions, futures, protocols
 from typing import Any
 
-from loopkit.plugins import off_loop
 from loopkit.plugins.tcp.sockcalls import check_sock, sock_sendall
+
+from loopkit.plugin import services
 
 #: Bytes read per block by the read/write fallback.
 FALLBACK_BLOCK_SIZE = 256 * 1024
@@ -88,7 +89,9 @@ async def _native(loop: Any, sock: socket.socket, file: Any, offset: int, count:
         while remaining > 0:
             # In a helper thread: os.sendfile reads the file, and a read
             # that misses the page cache waits for the disk.
-            sent, error = await off_loop(loop, _send_some, fd, fileno, offset + total, remaining)
+            sent, error = await services(loop).off_loop(
+                _send_some, fd, fileno, offset + total, remaining
+            )
             total += sent
             remaining -= sent
             if error is None:
@@ -131,13 +134,14 @@ def _send_some(fd: int, fileno: int, offset: int, count: int) -> tuple[int, OSEr
 
 
 async def _writable(loop: Any, fd: int) -> None:
+    kernel = services(loop)
     fut: futures.Future[None] = loop.create_future()
-    handle = loop._add_writer(fd, _wake, fut)
+    handle = kernel.add_writer(fd, _wake, fut)
     try:
         await fut
     finally:
         if not handle.cancelled():
-            loop._remove_writer(fd)
+            kernel.remove_writer(fd)
 
 
 def _wake(fut: futures.Future[None]) -> None:
@@ -186,7 +190,7 @@ async def sock_sendfile(
     """
     check_sock(self, sock)
     _check_params(sock, file, offset, count)
-    self._ensure_fd_free(sock.fileno())
+    services(self).check_fd_free(sock.fileno())
     try:
         return await _native(self, sock, file, offset, count)
     except exceptions.SendfileNotAvailableError:

@@ -3,7 +3,7 @@ sock_connect and sock_accept.
 
 Each call first tries the operation directly (most of the time the socket is
 ready and no watcher is needed); only when the kernel says "try again" does
-it register a one-shot watcher on the fd (:mod:`loopkit.plugins`),
+it register a one-shot watcher on the fd (:mod:`loopkit.transports.sockwait`),
 which is removed as soon as the future is done, cancelled included.
 
 As in asyncio, a blocking socket is refused with ValueError in debug mode,
@@ -19,16 +19,25 @@ import socket
 from asyncio import futures
 from typing import Any
 
-from loopkit.plugins import TRY_AGAIN, retry_when_ready, watched
 from loopkit.plugins.tcp.addresses import resolve
-from loopkit.plugins.tcp.stream_transport import MAX_READ_SIZE, receive_buffer
-from loopkit.plugins.tcp.tlswire import check_not_ssl_socket
+
+from loopkit.plugin import (
+    TRY_AGAIN,
+    check_not_ssl_socket,
+    connect_socket,
+    retry_when_ready,
+    services,
+    watched,
+)
 
 _BYTE_SEQUENCES = (bytes, bytearray)  # len() counts bytes: no memoryview needed
 _INET = (socket.AF_INET, getattr(socket, "AF_INET6", socket.AF_INET))
 #: sock_recv asks for more than this through the loop's receive buffer
 #: (see :func:`_recv`); smaller reads cost the C library nothing to allocate.
 _SMALL_READ = 16 * 1024
+#: ... and up to this much (the size of the "stream" buffer that the stream
+#: transports share: one buffer per loop for both).
+_LARGE_READ = 256 * 1024
 
 
 _PLAIN_SOCKET = socket.socket
@@ -40,10 +49,11 @@ def check_sock(loop: Any, sock: socket.socket) -> None:
     A plain ``socket.socket`` outside debug mode needs no check at all; that
     is nearly every call, so it is answered first and cheaply.
     """
-    if sock.__class__ is _PLAIN_SOCKET and not loop._debug:
+    debug = loop.get_debug()
+    if sock.__class__ is _PLAIN_SOCKET and not debug:
         return
     check_not_ssl_socket(sock)
-    if loop._debug and sock.gettimeout() != 0:
+    if debug and sock.gettimeout() != 0:
         raise ValueError("the socket must be non-blocking")
 
 
@@ -60,8 +70,8 @@ def _recv(loop: Any, sock: socket.socket, n: int) -> bytes:
     what arrived is much cheaper. Only a plain ``socket.socket`` takes that
     path: a subclass may have its own ``recv``, which is then honoured.
     """
-    if n > _SMALL_READ and sock.__class__ is _PLAIN_SOCKET and n <= MAX_READ_SIZE:
-        view = loop._stream_receive_buffer or receive_buffer(loop)
+    if n > _SMALL_READ and sock.__class__ is _PLAIN_SOCKET and n <= _LARGE_READ:
+        view = services(loop).buffer("stream", _LARGE_READ)
         return view[: sock.recv_into(view, n)].tobytes()
     return sock.recv(n)
 
@@ -140,23 +150,6 @@ async def sock_sendall(self: Any, sock: socket.socket, data: Any) -> None:
 # ----------------------------------------------------------------------
 # Connecting and accepting
 # ----------------------------------------------------------------------
-
-
-def _connect_outcome(sock: socket.socket, address: Any) -> None:
-    """Raise the error of a finished non-blocking connect, if it failed."""
-    err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-    if err:
-        raise OSError(err, f"Connect call failed {address}")
-
-
-async def connect_socket(loop: Any, sock: socket.socket, address: Any) -> None:
-    """Connect a non-blocking socket, without the sock_connect argument checks."""
-    try:
-        sock.connect(address)
-        return
-    except TRY_AGAIN:
-        pass
-    await retry_when_ready(loop, sock.fileno(), True, _connect_outcome, sock, address)
 
 
 async def sock_connect(self: Any, sock: socket.socket, address: Any) -> None:

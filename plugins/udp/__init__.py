@@ -4,23 +4,22 @@ The loop methods it contributes are plain functions taking the loop as
 ``self``; assembly binds them into the loop class. The modules:
 
 * :mod:`~loopkit.plugins.udp.endpoint`: ``create_datagram_endpoint``;
-* :mod:`~loopkit.plugins.udp.transport`: the datagram transport;
 * :mod:`~loopkit.plugins.udp.sockcalls`: ``sock_sendto``, ``sock_recvfrom``,
   ``sock_recvfrom_into``.
 
-This module must never hold per-loop state: the only per-loop object, the
-shared receive buffer, lives on the loop (``_udp_receive_buffer``) and goes
-with it.
+The transport is :class:`loopkit.transports.datagram.DatagramTransport`,
+shared with any datagram family. This module must never hold per-loop
+state: the only per-loop object, the shared receive buffer, is the loop's
+``datagram`` buffer of the kernel services and goes with the loop.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from loopkit.plugins import close_off_loop
 from loopkit.plugins.udp import endpoint, sockcalls
 
-from loopkit.core.hookspecs import hookimpl
+from loopkit.plugin import hookimpl
 
 
 @hookimpl
@@ -42,17 +41,10 @@ def loopkit_provides() -> list[str]:
 
 @hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
-    """The datagram part of the asyncio loop API, and the receive-buffer slot."""
+    """The datagram part of the asyncio loop API."""
     return {
-        "_udp_receive_buffer": None,
         "create_datagram_endpoint": endpoint.create_datagram_endpoint,
         "sock_sendto": sockcalls.sock_sendto,
         "sock_recvfrom": sockcalls.sock_recvfrom,
         "sock_recvfrom_into": sockcalls.sock_recvfrom_into,
     }
-
-
-@hookimpl
-def loopkit_loop_closing(loop: Any) -> None:
-    """The helper threads (blocking calls kept off the loop thread) end with the loop."""
-    close_off_loop(loop)

@@ -26,8 +26,7 @@ import sys
 from asyncio.log import logger
 from typing import Any
 
-from loopkit.plugins import off_loop
-from loopkit.plugins.udp.transport import DatagramTransport
+from loopkit.plugin import DatagramTransport, services
 
 _HAS_AF_UNIX = hasattr(socket, "AF_UNIX")
 
@@ -88,7 +87,7 @@ async def _address_pairs(
             if addr is not None and not isinstance(addr, str):
                 raise TypeError("string is expected")
         if local_addr:  # in a helper thread: the loop thread never touches the disk
-            await off_loop(loop, _remove_stale_unix_socket, local_addr)
+            await services(loop).off_loop(_remove_stale_unix_socket, local_addr)
         return [((family, proto), (local_addr, remote_addr))]
     by_key: dict[tuple[int, int], list[Any]] = {}
     for index, addr in ((0, local_addr), (1, remote_addr)):
@@ -204,7 +203,7 @@ async def create_datagram_endpoint(
     except BaseException:
         sock.close()
         raise
-    if self._debug:
+    if self.get_debug():
         if local_addr:
             logger.info(
                 "Datagram endpoint local_addr=%r remote_addr=%r created: (%r, %r)",

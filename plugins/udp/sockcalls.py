@@ -20,18 +20,18 @@ import socket
 import sys
 from typing import Any
 
-from loopkit.plugins import TRY_AGAIN, retry_when_ready
+from loopkit.plugin import TRY_AGAIN, retry_when_ready
 
 
 def _check_sock(loop: Any, sock: socket.socket) -> None:
-    if sock.__class__ is socket.socket and not loop._debug:
+    if sock.__class__ is socket.socket and not loop.get_debug():
         return  # the usual case: nothing to check
     # Only a program that imported ssl can hold an SSLSocket: no need to
     # import ssl (slow) to find out.
     ssl = sys.modules.get("ssl")
     if ssl is not None and isinstance(sock, ssl.SSLSocket):
         raise TypeError("Socket cannot be of type SSLSocket")
-    if loop._debug and sock.gettimeout() != 0:
+    if loop.get_debug() and sock.gettimeout() != 0:
         raise ValueError("the socket must be non-blocking")
 
 

@@ -1,9 +1,11 @@
 """The unix plugin: stream connections and servers over Unix-domain sockets.
 
 It adds ``create_unix_connection`` and ``create_unix_server`` to the loop.
-Everything past the socket itself is the tcp plugin's: the stream transport,
-the TLS wiring and the Server (subclassed only to remove the socket file when
-the server closes, on Python 3.13+ as asyncio does). The modules:
+Everything past the socket itself is shared with any stream family
+(:mod:`loopkit.transports`): the stream transport, the TLS wiring and the
+Server (subclassed only to remove the socket file when the server closes, on
+Python 3.13+ as asyncio does). It needs no other family: a loop made with
+``exclude=["tcp"]`` keeps it. The modules:
 
 * :mod:`~loopkit.plugins.unix.paths`: socket-file handling (stale files,
   abstract addresses, removing our own file and nothing else);
@@ -18,16 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopkit.plugins import close_off_loop
 from loopkit.plugins.unix import connect, server
 
-from loopkit.core.hookspecs import hookimpl
-
-
-@hookimpl
-def loopkit_requires() -> list[str]:
-    """The transports, the TLS wiring and the Server come from the tcp plugin."""
-    return ["tcp"]
+from loopkit.plugin import hookimpl
 
 
 @hookimpl
@@ -46,9 +41,3 @@ def loopkit_loop_methods() -> dict[str, Any]:
         "create_unix_connection": connect.create_unix_connection,
         "create_unix_server": server.create_unix_server,
     }
-
-
-@hookimpl
-def loopkit_loop_closing(loop: Any) -> None:
-    """The helper threads (blocking calls kept off the loop thread) end with the loop."""
-    close_off_loop(loop)

@@ -15,9 +15,7 @@ from asyncio.log import logger
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugins.tcp.connect import _wire
-from loopkit.plugins.tcp.sockcalls import connect_socket
-from loopkit.plugins.tcp.tlswire import check_not_ssl_socket
+from loopkit.plugin import check_not_ssl_socket, connect_socket, wire_stream
 
 
 def check_unix_stream_socket(sock: socket.socket) -> None:
@@ -77,7 +75,7 @@ async def create_unix_connection(
         check_not_ssl_socket(sock)
         owns_socket = False
 
-    transport, protocol = await _wire(
+    transport, protocol = await wire_stream(
         self,
         sock,
         protocol_factory,
@@ -87,6 +85,6 @@ async def create_unix_connection(
         ssl_shutdown_timeout=ssl_shutdown_timeout,
         owns_socket=owns_socket,
     )
-    if self._debug:
+    if self.get_debug():
         logger.debug("%r connected to %r: (%r, %r)", sock, path, transport, protocol)
     return transport, protocol

@@ -2,7 +2,7 @@
 
 Binding to a path first removes a stale socket file there (only a socket;
 any other file makes the bind fail with EADDRINUSE, as in asyncio).
-Accepting connections is the tcp plugin's :class:`~loopkit.plugins.tcp.server.Server`
+Accepting connections is the shared stream :class:`~loopkit.transports.server.Server`
 unchanged; :class:`UnixServer` adds one thing: closing it can remove the
 socket file it listens on.
 
@@ -14,7 +14,7 @@ that relies on either behaviour sees it unchanged on loopkit.
 
 The loop thread never touches the disk here: binding to a path (with the
 look at, and removal of, a stale file) and removing the file on close run
-in the loop's helper threads (:func:`loopkit.plugins.off_loop`);
+in the loop's helper threads (``services(loop).off_loop``);
 ``await server.wait_closed()`` returns only once the file is gone. The file is
 removed only if the path still holds the same file (device and inode) the
 server bound: a newer server's file at the same path is left alone. Abstract
@@ -35,9 +35,6 @@ from asyncio.log import logger
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from loopkit.plugins import off_loop, settled_off_loop
-from loopkit.plugins.tcp.server import Server
-from loopkit.plugins.tcp.tlswire import check_not_ssl_socket
 from loopkit.plugins.unix.connect import check_unix_stream_socket
 from loopkit.plugins.unix.paths import (
     SocketFile,
@@ -45,6 +42,8 @@ from loopkit.plugins.unix.paths import (
     remove_socket_file,
     remove_stale_socket,
 )
+
+from loopkit.plugin import Server, check_not_ssl_socket, services
 
 
 class UnixServer(Server):
@@ -88,7 +87,7 @@ class UnixServer(Server):
             return
         loop = self._loop
         if loop.is_running() and not loop.is_closed():
-            self._removing = off_loop(loop, remove_socket_file, socket_file)
+            self._removing = services(loop).off_loop(remove_socket_file, socket_file)
         else:
             remove_socket_file(socket_file)
 
@@ -161,9 +160,9 @@ async def _create_unix_server(
         if sock is not None:
             raise ValueError("path and sock can not be specified at the same time")
         path = os.fspath(path)
-        (sock, bound), cancelled = await settled_off_loop(self, _bind_new_socket, path)
+        (sock, bound), cancelled = await services(self).settled_off_loop(_bind_new_socket, path)
         if cancelled:
-            off_loop(self, _discard, sock, bound)
+            services(self).off_loop(_discard, sock, bound)
             raise asyncio.CancelledError()
         owns_socket = True
     else:
@@ -172,7 +171,7 @@ async def _create_unix_server(
         check_unix_stream_socket(sock)
         check_not_ssl_socket(sock)
         owns_socket = False
-        bound = await off_loop(self, _socket_file_of, sock)
+        bound = await services(self).off_loop(_socket_file_of, sock)
 
     # The bound file is known even without cleanup_socket, so that a failed
     # start never leaves behind a file this call created.
@@ -191,7 +190,7 @@ async def _create_unix_server(
         )
     except BaseException:
         if owns_socket:
-            await asyncio.shield(off_loop(self, _discard, sock, bound))
+            await asyncio.shield(services(self).off_loop(_discard, sock, bound))
         raise
     if start_serving:
         try:
@@ -199,11 +198,11 @@ async def _create_unix_server(
         except BaseException:
             server.close()
             if owns_socket and bound is not None and socket_file is None:
-                await asyncio.shield(off_loop(self, remove_socket_file, bound))
+                await asyncio.shield(services(self).off_loop(remove_socket_file, bound))
             await server.wait_closed()
             raise
         await asyncio.sleep(0)  # as asyncio: let the watchers settle first
-    if self._debug:
+    if self.get_debug():
         logger.info("%r is serving", server)
     return server
 

@@ -15,7 +15,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import pytest
-from loopkit.plugins.tcp import server as tcp_server  # type: ignore[import-not-found,unused-ignore]
 
 from loopkit.testing.faults import (
     EAGAIN,
@@ -27,6 +26,7 @@ from loopkit.testing.faults import (
     FaultPlan,
     faults_of,
 )
+from loopkit.transports import server as tcp_server
 
 _T = TypeVar("_T")
 MakeLoop = Callable[[FaultPlan], asyncio.AbstractEventLoop]

@@ -16,8 +16,8 @@ LOOP_FACTORIES: dict[str, LoopFactory] = {
     "loopkit": loopkit.new_event_loop,
 }
 
-#: True once the TLS layer (loopkit.plugins.tcp.tls) is in the tree.
-HAS_TLS_LAYER = importlib.util.find_spec("loopkit.plugins.tcp.tls") is not None
+#: True once the TLS layer (loopkit.transports.tls.layer) is in the tree.
+HAS_TLS_LAYER = importlib.util.find_spec("loopkit.transports.tls.layer") is not None
 
 
 def missing_on_loopkit(names: tuple[str, ...]) -> list[str]:

@@ -195,7 +195,7 @@ def tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
 
 def skip_without_tls_layer(loop_name: str) -> None:
     if loop_name == "loopkit" and not HAS_TLS_LAYER:
-        pytest.skip("loopkit's TLS layer (loopkit.plugins.tcp.tls) is not in the tree yet")
+        pytest.skip("loopkit's TLS layer (loopkit.transports.tls.layer) is not in the tree yet")
 
 
 def test_wss_echo_over_tls(

@@ -3,7 +3,7 @@
 Each stalled client is dropped when the server's ``ssl_handshake_timeout``
 expires, while real clients connecting at the same time are served. The
 test runs on asyncio's own loop too, which shows the test itself is right;
-the loopkit run waits for the TLS layer (``loopkit/plugins/tcp/tls.py``).
+the loopkit run waits for the TLS layer (``loopkit/transports/tls/layer.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ STALLED = 1_000
 REAL_CLIENTS = 20
 HANDSHAKE_TIMEOUT = 1.0
 
-HAS_TLS_LAYER = importlib.util.find_spec("loopkit.plugins.tcp.tls") is not None
+HAS_TLS_LAYER = importlib.util.find_spec("loopkit.transports.tls.layer") is not None
 
 
 LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
@@ -39,7 +39,8 @@ KINDS = [
     pytest.param(
         "loopkit",
         marks=pytest.mark.skipif(
-            not HAS_TLS_LAYER, reason="the TLS layer (loopkit.plugins.tcp.tls) is not merged yet"
+            not HAS_TLS_LAYER,
+            reason="the TLS layer (loopkit.transports.tls) is not merged yet",
         ),
     ),
 ]

@@ -34,6 +34,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import loopkit.plugins
+import loopkit.transports
 import pytest
 
 T = TypeVar("T")
@@ -230,7 +231,7 @@ def test_transport_matches_asyncio(
     asyncio_class, asyncio_raises = run_on(asyncio.new_event_loop, probe(make, names))
     loopkit_class, loopkit_raises = run_on(loopkit.new_event_loop, probe(make, names))
     assert issubclass(asyncio_class, counterpart)
-    assert loopkit_class.__module__.startswith("loopkit.plugins.")
+    assert loopkit_class.__module__.startswith(("loopkit.plugins.", "loopkit.transports."))
     assert public_methods(loopkit_class) == public_methods(asyncio_class)
     assert {abc for abc in ABCS if issubclass(asyncio_class, abc)} <= {
         abc for abc in ABCS if issubclass(loopkit_class, abc)
@@ -239,8 +240,17 @@ def test_transport_matches_asyncio(
 
 
 def plugin_transport_classes() -> set[type]:
+    """Every concrete transport class of the built-in plugins and the shared bases."""
     found = set()
-    for info in pkgutil.walk_packages(loopkit.plugins.__path__, "loopkit.plugins."):
+    packages = [(loopkit.plugins, "loopkit.plugins."), (loopkit.transports, "loopkit.transports.")]
+    for package, prefix in packages:
+        found |= _transport_classes_in(package.__path__, prefix)
+    return found
+
+
+def _transport_classes_in(path: Any, prefix: str) -> set[type]:
+    found = set()
+    for info in pkgutil.walk_packages(path, prefix):
         module = importlib.import_module(info.name)
         for _, value in inspect.getmembers(module, inspect.isclass):
             if value.__module__ == module.__name__ and issubclass(value, asyncio.BaseTransport):

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from loopkit.plugins.signals import UncatchableSignalError
+from loopkit.plugins.signals.table import table as signal_table
 
 
 def send_later(sig: int, delay: float = 0.1) -> threading.Thread:
@@ -193,12 +194,12 @@ def test_handler_cancelled_through_its_handle_is_dropped(
 ) -> None:
     seen: list[str] = []
     loop.add_signal_handler(signal.SIGUSR1, seen.append, "usr1")
-    loop._signal_handlers[signal.SIGUSR1].cancel()  # type: ignore[attr-defined]
+    signal_table(loop).handlers[signal.SIGUSR1].cancel()
     loop.call_soon(os.kill, os.getpid(), signal.SIGUSR1)
     loop.call_later(0.2, loop.stop)
     loop.run_forever()
     assert seen == []
-    assert signal.SIGUSR1 not in loop._signal_handlers  # type: ignore[attr-defined]
+    assert signal.SIGUSR1 not in signal_table(loop).handlers
     assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL
 
 
@@ -229,7 +230,7 @@ def test_uncatchable_signal_is_refused_and_nothing_is_left(
     # Both what asyncio documents and what asyncio raises.
     assert isinstance(info.value, ValueError)
     assert isinstance(info.value, RuntimeError)
-    assert loop._signal_handlers == {}  # type: ignore[attr-defined]
+    assert signal_table(loop).handlers == {}
     assert signal.set_wakeup_fd(-1) == -1
 
 
@@ -237,7 +238,7 @@ def test_uncatchable_signal_keeps_the_other_handlers(loop: asyncio.AbstractEvent
     loop.add_signal_handler(signal.SIGUSR1, print)
     with pytest.raises(UncatchableSignalError):
         loop.add_signal_handler(signal.SIGKILL, print)
-    assert list(loop._signal_handlers) == [signal.SIGUSR1]  # type: ignore[attr-defined]
+    assert list(signal_table(loop).handlers) == [signal.SIGUSR1]
     assert signal.getsignal(signal.SIGUSR1) not in (signal.SIG_DFL, signal.SIG_IGN)
 
 
@@ -282,5 +283,5 @@ def test_add_from_another_thread_is_runtime_error(loop: asyncio.AbstractEventLoo
     assert len(errors) == 1
     assert isinstance(errors[0], RuntimeError)
     assert "main thread" in str(errors[0])
-    assert loop._signal_handlers == {}  # type: ignore[attr-defined]
+    assert signal_table(loop).handlers == {}
     assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL

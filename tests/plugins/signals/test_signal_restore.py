@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from loopkit.plugins.signals import channel
+from loopkit.plugins.signals.table import table as signal_table
 
 import loopkit
 
@@ -96,7 +97,7 @@ def test_close_removes_handlers_and_restores_the_previous_wakeup_fd(
     loop.add_signal_handler(signal.SIGUSR1, print)
     loop.add_signal_handler(signal.SIGINT, print)
     loop.close()
-    assert loop._signal_handlers == {}  # type: ignore[attr-defined]
+    assert signal_table(loop).handlers == {}
     assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.set_wakeup_fd(-1) == foreign_wakeup.fileno()

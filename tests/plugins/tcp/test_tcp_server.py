@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 import serverclose
-from loopkit.plugins.tcp import server as server_module
 from noblocking import own_blocking_call
 from tcphelpers import Echo, Recorder, closed_port, serve
+
+from loopkit.transports import server as server_module
 
 
 def has_ipv6_loopback() -> bool:

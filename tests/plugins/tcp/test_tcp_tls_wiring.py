@@ -19,7 +19,7 @@ import pytest
 from noblocking import own_blocking_call
 from tcphelpers import Echo, Recorder, hang_up, serve
 
-pytest.importorskip("loopkit.plugins.tcp.tls")
+pytest.importorskip("loopkit.transports.tls.layer")
 trustme = pytest.importorskip("trustme")
 
 

@@ -12,13 +12,14 @@ from asyncio import trsock
 from typing import Any
 
 import pytest
-from loopkit.plugins.tcp.stream_transport import (
+from noblocking import own_blocking_call
+from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
+
+from loopkit.transports.stream import (
     BACK_TO_SMALL_READS,
     JOIN_WRITELINES_UP_TO,
     SMALL_READ_SIZE,
 )
-from noblocking import own_blocking_call
-from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
 
 
 class Keeper(Recorder):

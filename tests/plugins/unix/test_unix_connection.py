@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loopkit.plugins.tcp.stream_transport import StreamTransport
 from unixhelpers import Collector, Echo, echo_once
+
+from loopkit.transports.stream import StreamTransport
 
 
 def test_loopkit_transport_is_the_shared_stream_transport(run: Any, tmp_path: Path) -> None:

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 import serverclose
-from loopkit.plugins.tcp.server import Server
 from noblocking import own_blocking_call
 from unixhelpers import REMOVED_ON_CLOSE, Echo, echo_once
+
+from loopkit.transports.server import Server
 
 
 def test_a_stale_socket_file_is_replaced(run_any: Any, tmp_path: Path) -> None:

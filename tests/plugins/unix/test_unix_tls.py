@@ -1,6 +1,6 @@
 """TLS over Unix sockets: ``ssl=`` of create_unix_connection and create_unix_server.
 
-There is one TLS layer (loopkit.plugins.tcp.tls) over any stream transport;
+There is one TLS layer (loopkit.transports.tls.layer) over any stream transport;
 these tests check that Unix connections go through it like TCP ones do. They
 are skipped until that layer is in the tree.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from unixhelpers import Collector, Echo
 
-pytest.importorskip("loopkit.plugins.tcp.tls")
+pytest.importorskip("loopkit.transports.tls.layer")
 trustme = pytest.importorskip("trustme")
 
 

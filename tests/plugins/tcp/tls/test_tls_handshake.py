@@ -12,11 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from loopkit.plugins.tcp.tls import (
-    default_client_context,
-)
-from loopkit.plugins.tcp.tls_start import start_tls
-from loopkit.plugins.tcp.tls_transport import SSLAppTransport
 from noblocking import own_blocking_call
 from tlshelpers import (
     HOST,
@@ -25,6 +20,12 @@ from tlshelpers import (
     open_tls,
     until,
 )
+
+from loopkit.transports.tls.apptransport import SSLAppTransport
+from loopkit.transports.tls.layer import (
+    default_client_context,
+)
+from loopkit.transports.tls.start import start_tls
 
 
 @pytest.mark.no_fault_injection(reason="expects one write to arrive as one data_received call")

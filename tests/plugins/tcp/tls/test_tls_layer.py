@@ -12,12 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from loopkit.plugins.tcp.tls import (
-    SSL_HANDSHAKE_TIMEOUT,
-    SSL_SHUTDOWN_TIMEOUT,
-    TLSProtocol,
-)
-from loopkit.plugins.tcp.tls_transport import SSLAppTransport
 from tlshelpers import (
     HOST,
     BufferedRecorder,
@@ -25,6 +19,13 @@ from tlshelpers import (
     TLSServer,
     open_tls,
     until,
+)
+
+from loopkit.transports.tls.apptransport import SSLAppTransport
+from loopkit.transports.tls.layer import (
+    SSL_HANDSHAKE_TIMEOUT,
+    SSL_SHUTDOWN_TIMEOUT,
+    TLSProtocol,
 )
 
 

@@ -34,7 +34,7 @@ _RUNNER = """
 import asyncio.sslproto, sys, unittest
 
 if sys.argv[1] == "swapped":
-    from loopkit.plugins.tcp.tls import TLSProtocol
+    from loopkit.transports.tls.layer import TLSProtocol
 
     asyncio.sslproto.SSLProtocol = TLSProtocol
 else:

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugins.tcp.tls import (
+from loopkit.transports.tls.apptransport import SSLAppTransport
+from loopkit.transports.tls.layer import (
     TLSProtocol,
 )
-from loopkit.plugins.tcp.tls_transport import SSLAppTransport
 
 HOST = "127.0.0.1"
 

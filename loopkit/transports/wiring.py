@@ -1,6 +1,6 @@
 """Wiring a connected socket to a protocol, with or without a TLS layer.
 
-The TLS layer itself lives in :mod:`loopkit.plugins.tcp.tls` (a Protocol that
+The TLS layer itself lives in :mod:`loopkit.transports.tls.layer` (a Protocol that
 sits between the plain stream transport and the user's protocol). This module
 only plugs it in: for new connections (``ssl=`` of create_connection,
 create_server, connect_accepted_socket) and for ``loop.start_tls`` on an
@@ -16,9 +16,10 @@ from __future__ import annotations
 import socket
 import sys
 from asyncio import futures, protocols
+from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugins.tcp.stream_transport import StreamTransport
+from loopkit.transports.stream import StreamTransport
 
 
 def check_not_ssl_socket(sock: Any) -> None:
@@ -51,7 +52,7 @@ def make_transport(
     """
     if not ssl:
         return StreamTransport(loop, sock, protocol, waiter, extra, server)
-    from loopkit.plugins.tcp.tls import TLSProtocol  # type: ignore[import-not-found,unused-ignore]
+    from loopkit.transports.tls.layer import TLSProtocol  # type: ignore[import-not-found,unused-ignore]
 
     sslcontext = None if isinstance(ssl, bool) else ssl
     tls_proto = TLSProtocol(
@@ -66,6 +67,51 @@ def make_transport(
     )
     StreamTransport(loop, sock, tls_proto, None, extra, server)
     return tls_proto._app_transport
+
+
+async def wire_stream(
+    loop: Any,
+    sock: socket.socket,
+    protocol_factory: Callable[[], Any],
+    ssl: Any,
+    server_hostname: str | None,
+    *,
+    server_side: bool = False,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
+    owns_socket: bool = False,
+) -> tuple[Any, Any]:
+    """Build protocol and transport for a connected socket and wait until ready.
+
+    Once the transport exists it owns the socket (closing it closes the
+    socket). Before that, a socket we made ourselves (``owns_socket``) is
+    closed here if the protocol factory or the transport fails.
+    """
+    sock.setblocking(False)
+    waiter = loop.create_future()
+    try:
+        protocol = protocol_factory()
+        transport = make_transport(
+            loop,
+            sock,
+            protocol,
+            waiter,
+            ssl=ssl,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+        )
+    except BaseException:
+        if owns_socket:
+            sock.close()
+        raise
+    try:
+        await waiter
+    except BaseException:
+        transport.close()
+        raise
+    return transport, protocol
 
 
 async def start_tls(
@@ -85,10 +131,10 @@ async def start_tls(
     Reading on the old transport is paused until the TLS layer is in place,
     so no plain bytes reach it before ``connection_made``. If the handshake
     fails (or this call is cancelled) the transport is closed. The work is
-    :func:`loopkit.plugins.tcp.tls_start.start_tls`, imported only now so
+    :func:`loopkit.transports.tls.start.start_tls`, imported only now so
     that plain TCP never imports :mod:`ssl`.
     """
-    from loopkit.plugins.tcp.tls_start import start_tls as tls_start_tls
+    from loopkit.transports.tls.start import start_tls as tls_start_tls
 
     return await tls_start_tls(
         self,

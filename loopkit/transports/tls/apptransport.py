@@ -1,6 +1,6 @@
 """The transport an application sees on a TLS connection.
 
-``SSLAppTransport`` is the face of a :class:`~loopkit.plugins.tcp.tls.TLSProtocol`
+``SSLAppTransport`` is the face of a :class:`~loopkit.transports.tls.layer.TLSProtocol`
 toward the application: it checks arguments, keeps the "closing" flag and
 forwards every call to the layer, which owns all state (the TLS session, the
 buffers, the transport below). It must never touch the TLS object or the
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from loopkit.plugins.tcp.tls import TLSProtocol
+    from loopkit.transports.tls.layer import TLSProtocol
 
 #: What the layer holds instead of the application protocol once that was
 #: told connection_lost (tls.py imports it from here).

@@ -40,7 +40,10 @@ from asyncio import events, exceptions, futures, tasks, trsock
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from loopkit.plugins.tcp.tlswire import make_transport
+from loopkit.core.services import services
+from loopkit.transports.wiring import make_transport
+
+__all__ = ["ACCEPT_RETRY_DELAY", "Server"]
 
 #: Seconds to stop accepting after running out of file descriptors or memory.
 ACCEPT_RETRY_DELAY = 1.0
@@ -64,6 +67,9 @@ class Server(events.AbstractServer):
         ssl_shutdown_timeout: float | None = None,
     ) -> None:
         self._loop = loop
+        kernel = services(loop)
+        self._add_reader = kernel.add_reader
+        self._remove_reader = kernel.remove_reader
         self._sockets: list[socket.socket] | None = list(sockets)
         self._protocol_factory = protocol_factory
         self._ssl_context = ssl_context
@@ -121,7 +127,7 @@ class Server(events.AbstractServer):
             self._watch(sock)
 
     def _watch(self, sock: socket.socket) -> None:
-        self._loop._add_reader(sock.fileno(), self._accept_ready, sock)
+        self._add_reader(sock.fileno(), self._accept_ready, sock)
 
     def _accept_ready(self, sock: socket.socket) -> None:
         """Accept up to ``backlog`` pending connections on ``sock``."""
@@ -149,7 +155,7 @@ class Server(events.AbstractServer):
 
     def _pause_accepting(self, sock: socket.socket) -> None:
         fd = sock.fileno()
-        self._loop._remove_reader(fd)
+        self._remove_reader(fd)
         self._retry_timers[fd] = self._loop.call_later(
             ACCEPT_RETRY_DELAY, self._resume_accepting, sock
         )
@@ -209,7 +215,7 @@ class Server(events.AbstractServer):
 
     def _report_accept_failure(self, exc: BaseException, protocol: Any, transport: Any) -> None:
         """As asyncio: a failed incoming connection is reported only in debug mode."""
-        if not self._loop._debug:
+        if not self._loop.get_debug():
             return
         context: dict[str, Any] = {
             "message": "Error on transport creation for incoming connection",
@@ -244,7 +250,7 @@ class Server(events.AbstractServer):
             return
         self._sockets = None
         for sock in sockets:
-            self._loop._remove_reader(sock.fileno())
+            self._remove_reader(sock.fileno())
             sock.close()
         for timer in self._retry_timers.values():
             timer.cancel()

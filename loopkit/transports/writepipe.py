@@ -24,12 +24,12 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from loopkit.plugins.pipes.base import PipeTransportBase, wake_waiter
+from loopkit.transports.flowcontrol import DEFAULT_HIGH_WATER, WriteFlowControl
+from loopkit.transports.pipes import PipeTransportBase, wake_waiter
+
+__all__ = ["WritePipeTransport"]
 
 _logger = logging.getLogger("asyncio")
-
-#: Default high-water mark of the write buffer, in bytes (asyncio's default).
-DEFAULT_HIGH_WATER = 64 * 1024
 
 #: After this many writes to a lost pipe, each further write logs a warning.
 _WARN_AFTER_LOST_WRITES = 5
@@ -37,7 +37,7 @@ _WARN_AFTER_LOST_WRITES = 5
 BytesLike = bytes | bytearray | memoryview
 
 
-class WritePipeTransport(PipeTransportBase, asyncio.Transport):
+class WritePipeTransport(PipeTransportBase, WriteFlowControl, asyncio.Transport):
     """Writes to a pipe, FIFO, socket or character device, with flow control.
 
     A full :class:`asyncio.Transport`, as asyncio's write pipe transport is
@@ -58,15 +58,11 @@ class WritePipeTransport(PipeTransportBase, asyncio.Transport):
         waiter: asyncio.Future[None] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        asyncio.Transport.__init__(self, extra)
+        PipeTransportBase.__init__(self, loop, protocol, extra)
+        self._init_write_flow(DEFAULT_HIGH_WATER)
         self._buffer = bytearray()
         self._writes_after_loss = 0
-        self._protocol_paused = False
-        self._high_water = DEFAULT_HIGH_WATER
-        self._low_water = DEFAULT_HIGH_WATER // 4
-        kind = self._adopt(
-            loop, pipe, protocol, "Pipe transport is only for pipes, sockets and character devices"
-        )
+        kind = self._adopt(pipe, "Pipe transport is only for pipes, sockets and character devices")
         loop.call_soon(protocol.connection_made, self)
         if kind in ("fifo", "socket"):
             # Only once connection_made() has run: a peer that is already
@@ -82,61 +78,6 @@ class WritePipeTransport(PipeTransportBase, asyncio.Transport):
     def get_write_buffer_size(self) -> int:
         """Bytes accepted by :meth:`write` but not yet taken by the pipe."""
         return len(self._buffer)
-
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        """The ``(low, high)`` water marks."""
-        return (self._low_water, self._high_water)
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the water marks; defaults as asyncio (64 KiB, and high / 4).
-
-        ValueError unless ``high >= low >= 0``.
-        """
-        if high is None:
-            high = DEFAULT_HIGH_WATER if low is None else 4 * low
-        if low is None:
-            low = high // 4
-        if not high >= low >= 0:
-            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-        self._high_water = high
-        self._low_water = low
-        self._maybe_pause_protocol()
-
-    def _maybe_pause_protocol(self) -> None:
-        if self._protocol_paused or len(self._buffer) <= self._high_water:
-            return
-        self._protocol_paused = True
-        try:
-            self._protocol.pause_writing()
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._loop.call_exception_handler(
-                {
-                    "message": "protocol.pause_writing() failed",
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
-
-    def _maybe_resume_protocol(self) -> None:
-        if not self._protocol_paused or len(self._buffer) > self._low_water:
-            return
-        self._protocol_paused = False
-        try:
-            self._protocol.resume_writing()
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._loop.call_exception_handler(
-                {
-                    "message": "protocol.resume_writing() failed",
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
 
     # ------------------------------------------------------------------
     # Writing
@@ -176,7 +117,7 @@ class WritePipeTransport(PipeTransportBase, asyncio.Transport):
         if sent == len(data):
             return
         self._buffer += memoryview(data)[sent:]
-        self._loop._add_writer(self._fileno, self._write_ready)
+        self._add_writer(self._fileno, self._write_ready)
         self._maybe_pause_protocol()
 
     def writelines(self, list_of_data: Iterable[BytesLike]) -> None:
@@ -193,17 +134,17 @@ class WritePipeTransport(PipeTransportBase, asyncio.Transport):
         except BaseException as exc:
             self._buffer.clear()
             self._writes_after_loss += 1
-            self._loop._remove_writer(self._fileno)
+            self._remove_writer(self._fileno)
             self._fatal_error(exc, "Fatal write error on pipe transport")
             return
         del self._buffer[:sent]
         if self._buffer:
             return
-        self._loop._remove_writer(self._fileno)
+        self._remove_writer(self._fileno)
         self._maybe_resume_protocol()  # the protocol may write again here
         if self._buffer or not self._closing:
             return
-        self._loop._remove_reader(self._fileno)
+        self._remove_reader(self._fileno)
         self._schedule_connection_lost(None)
 
     def can_write_eof(self) -> bool:
@@ -216,7 +157,7 @@ class WritePipeTransport(PipeTransportBase, asyncio.Transport):
             return
         self._closing = True
         if not self._buffer:
-            self._loop._remove_reader(self._fileno)
+            self._remove_reader(self._fileno)
             self._schedule_connection_lost(None)
 
     def close(self) -> None:
@@ -228,7 +169,7 @@ class WritePipeTransport(PipeTransportBase, asyncio.Transport):
         """Close at once, dropping buffered data; ``connection_lost(None)`` follows."""
         if self._lost_scheduled:
             return
-        self._shut(None)
+        self._force_close(None)
 
     # ------------------------------------------------------------------
     # Endings
@@ -236,24 +177,22 @@ class WritePipeTransport(PipeTransportBase, asyncio.Transport):
 
     def _watch_peer(self) -> None:
         if not self._closing:  # closed before connection_made ran: nothing to watch
-            self._loop._add_reader(self._fileno, self._peer_gone)
+            self._add_reader(self._fileno, self._peer_gone)
 
     def _peer_gone(self) -> None:
         """The fd turned readable: the reading end was closed."""
         if self._loop.get_debug():
             _logger.info("%r was closed by peer", self)
-        self._shut(BrokenPipeError() if self._buffer else None)
+        self._force_close(BrokenPipeError() if self._buffer else None)
 
-    def _fatal_error(self, exc: BaseException, message: str) -> None:
-        # An OSError (EPIPE, ECONNRESET, ...) is how a pipe ends when the
-        # reader leaves: logged in debug mode only, as asyncio does.
-        self._report_fatal(exc, message, quiet=isinstance(exc, OSError))
-        self._shut(exc)
+    # An OSError (EPIPE, ECONNRESET, ...) is how a pipe ends when the reader
+    # leaves: the base class's _fatal_error logs it in debug mode only, as
+    # asyncio does.
 
-    def _shut(self, exc: BaseException | None) -> None:
+    def _force_close(self, exc: BaseException | None) -> None:
         self._closing = True
         if self._buffer:
-            self._loop._remove_writer(self._fileno)
+            self._remove_writer(self._fileno)
             self._buffer.clear()
-        self._loop._remove_reader(self._fileno)
+        self._remove_reader(self._fileno)
         self._schedule_connection_lost(exc)

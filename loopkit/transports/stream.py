@@ -1,9 +1,11 @@
 """The stream transport: one connected stream socket, any address family.
 
 This is the transport behind ``create_connection``, ``create_server`` and
-``connect_accepted_socket``, and the unix family reuses it unchanged: nothing
-here depends on the socket being TCP except switching TCP_NODELAY on when it
-is one.
+``connect_accepted_socket`` of the tcp family, and behind the unix family's
+connections (or a third party's stream family): nothing here depends on the
+socket being TCP except switching TCP_NODELAY on when it is one. The
+lifecycle is :class:`~loopkit.transports.base.TransportBase`'s, the water
+marks :class:`~loopkit.transports.flowcontrol.WriteFlowControl`'s.
 
 Theory of operation:
 
@@ -41,12 +43,15 @@ import errno
 import itertools
 import os
 import socket
-import warnings
 from asyncio import constants, futures, protocols, transports, trsock
 from asyncio.log import logger
 from typing import Any
 
-from loopkit.plugins import loop_buffer
+from loopkit.core.services import services
+from loopkit.transports.base import wake_waiter
+from loopkit.transports.flowcontrol import DEFAULT_HIGH_WATER, WriteFlowControl
+
+__all__ = ["MAX_READ_SIZE", "StreamTransport", "receive_buffer", "set_nodelay"]
 
 #: Bytes asked of the kernel per read for a plain Protocol while the peer
 #: sends a lot (read into the loop's shared buffer, see receive_buffer()).
@@ -63,8 +68,6 @@ BACK_TO_SMALL_READS = SMALL_READ_SIZE // 4
 #: and sends them as one write(): a copy of that much costs less than
 #: sendmsg's gathering and the queue work around it.
 JOIN_WRITELINES_UP_TO = 64 * 1024
-#: Default high-water mark of the write queue (the low mark is a quarter).
-DEFAULT_HIGH_WATER = 64 * 1024
 #: After this many writes to a lost connection, each further one is logged.
 LOG_AFTER_LOST_WRITES = 5
 
@@ -101,12 +104,7 @@ def receive_buffer(loop: Any) -> memoryview:
     calls: reads are synchronous, and what is read is copied out as
     ``bytes`` before anyone else runs, so the buffer is free again at once.
     """
-    return loop_buffer(loop, "_stream_receive_buffer", MAX_READ_SIZE)
-
-
-def _set_result_unless_cancelled(fut: futures.Future[Any], result: Any) -> None:
-    if not fut.cancelled():
-        fut.set_result(result)
+    return services(loop).buffer("stream", MAX_READ_SIZE)
 
 
 def _checked_bytes_like(data: object) -> bytes | bytearray | memoryview:
@@ -121,7 +119,7 @@ def _checked_bytes_like(data: object) -> bytes | bytearray | memoryview:
     return data
 
 
-class StreamTransport(transports.Transport):
+class StreamTransport(WriteFlowControl, transports.Transport):
     """A bidirectional transport over a connected, non-blocking stream socket."""
 
     #: loop.start_tls() accepts this transport.
@@ -138,8 +136,8 @@ class StreamTransport(transports.Transport):
         extra: dict[str, Any] | None = None,
         server: Any = None,
     ) -> None:
-        super().__init__()
-        self._extra: dict[str, Any] = dict(extra) if extra else {}
+        WriteFlowControl.__init__(self, loop, None, extra)
+        self._init_write_flow(DEFAULT_HIGH_WATER)
         self._extra["socket"] = trsock.TransportSocket(sock)
         try:
             self._extra["sockname"] = sock.getsockname()
@@ -150,36 +148,30 @@ class StreamTransport(transports.Transport):
                 self._extra["peername"] = sock.getpeername()
             except OSError:
                 self._extra["peername"] = None
-        self._loop = loop
         self._sock: socket.socket | None = sock
         self._sock_fd = sock.fileno()
         #: None while reads are small; the loop's shared buffer after a read
         #: filled SMALL_READ_SIZE, until one brings less than BACK_TO_SMALL_READS.
         self._large_reads: memoryview | None = None
         self._server = server
-        self._protocol: Any = None
         self._buffered = False
         self._buffer: collections.deque[bytes | memoryview] = collections.deque()
         self._buffer_size = 0
         self._conn_lost = 0
-        self._closing = False
         self._paused = False  # reading paused by the user (or by eof kept open)
         self._reader_on = False
         self._at_eof = False  # the peer sent EOF: there is nothing more to read
         self._eof = False  # write_eof() called
-        self._protocol_paused = False  # pause_writing() in effect
-        self._high_water = DEFAULT_HIGH_WATER
-        self._low_water = DEFAULT_HIGH_WATER // 4
         self._empty_waiter: futures.Future[None] | None = None
         self.set_protocol(protocol)
         set_nodelay(sock)
-        loop._fd_owners[self._sock_fd] = self
+        self._claim_fd(self._sock_fd)
         if server is not None:
             server._attach(self)
         loop.call_soon(protocol.connection_made, self)
         loop.call_soon(self._start_reading)
         if waiter is not None:
-            loop.call_soon(_set_result_unless_cancelled, waiter, None)
+            loop.call_soon(wake_waiter, waiter)
 
     def __repr__(self) -> str:
         state = "closed" if self._sock is None else ("closing" if self._closing else "open")
@@ -189,10 +181,8 @@ class StreamTransport(transports.Transport):
             info.append(f"write=<bufsize={self._buffer_size}>")
         return "<{}>".format(" ".join(info))
 
-    def __del__(self, _warn: Any = warnings.warn) -> None:
-        if self._sock is not None:
-            _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
-            self._sock.close()
+    def _open_resource(self) -> socket.socket | None:
+        return self._sock
 
     # ------------------------------------------------------------------
     # Protocol
@@ -205,10 +195,7 @@ class StreamTransport(transports.Transport):
         if buffered != self._buffered:
             self._buffered = buffered
             if self._reader_on:  # the watcher holds the old read method
-                self._loop._add_reader(self._sock_fd, self._read_method())
-
-    def get_protocol(self) -> Any:
-        return self._protocol
+                self._add_reader(self._sock_fd, self._read_method())
 
     def _read_method(self) -> Any:
         return self._read_ready_buffered if self._buffered else self._read_ready
@@ -221,12 +208,12 @@ class StreamTransport(transports.Transport):
         if self._paused or self._closing or self._reader_on or self._at_eof:
             return
         self._reader_on = True
-        self._loop._add_reader(self._sock_fd, self._read_method())
+        self._add_reader(self._sock_fd, self._read_method())
 
     def _stop_reading(self) -> None:
         if self._reader_on:
             self._reader_on = False
-            self._loop._remove_reader(self._sock_fd)
+            self._remove_reader(self._sock_fd)
 
     def is_reading(self) -> bool:
         """False while paused, after the peer's EOF, and once closing."""
@@ -238,7 +225,7 @@ class StreamTransport(transports.Transport):
             return
         self._paused = True
         self._stop_reading()
-        if self._loop._debug:
+        if self._loop.get_debug():
             logger.debug("%r pauses reading", self)
 
     def resume_reading(self) -> None:
@@ -247,7 +234,7 @@ class StreamTransport(transports.Transport):
             return
         self._paused = False
         self._start_reading()
-        if self._loop._debug:
+        if self._loop.get_debug():
             logger.debug("%r resumes reading", self)
 
     def _read_ready(self) -> None:
@@ -314,7 +301,7 @@ class StreamTransport(transports.Transport):
 
     def _read_eof(self) -> None:
         """The peer will send no more: ask the protocol whether to stay open."""
-        if self._loop._debug:
+        if self._loop.get_debug():
             logger.debug("%r received EOF", self)
         try:
             keep_open = self._protocol.eof_received()
@@ -363,7 +350,7 @@ class StreamTransport(transports.Transport):
             rest: bytes | memoryview = (
                 memoryview(data)[sent:] if isinstance(data, bytes) else bytes(data[sent:])
             )
-            self._loop._add_writer(self._sock_fd, self._write_ready)
+            self._add_writer(self._sock_fd, self._write_ready)
         else:
             rest = data if isinstance(data, bytes) else bytes(data)
         self._buffer.append(rest)
@@ -404,7 +391,7 @@ class StreamTransport(transports.Transport):
             if not self._flush():
                 return
             if self._buffer:
-                self._loop._add_writer(self._sock_fd, self._write_ready)
+                self._add_writer(self._sock_fd, self._write_ready)
         self._maybe_pause_protocol()
 
     def _note_lost_write(self) -> None:
@@ -427,7 +414,7 @@ class StreamTransport(transports.Transport):
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            self._loop._remove_writer(self._sock_fd)
+            self._remove_writer(self._sock_fd)
             buffer.clear()
             self._buffer_size = 0
             self._fatal_error(exc, "Fatal write error on socket transport")
@@ -454,7 +441,7 @@ class StreamTransport(transports.Transport):
         self._maybe_resume_protocol()
         if self._buffer:
             return
-        self._loop._remove_writer(self._sock_fd)
+        self._remove_writer(self._sock_fd)
         if self._empty_waiter is not None:
             self._empty_waiter.set_result(None)
         if self._closing:
@@ -488,48 +475,6 @@ class StreamTransport(transports.Transport):
     def get_write_buffer_size(self) -> int:
         return self._buffer_size
 
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        return (self._low_water, self._high_water)
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the marks at which the protocol is paused / resumed for writing."""
-        if high is None:
-            high = DEFAULT_HIGH_WATER if low is None else 4 * low
-        if low is None:
-            low = high // 4
-        if not high >= low >= 0:
-            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-        self._high_water = high
-        self._low_water = low
-        self._maybe_pause_protocol()
-
-    def _maybe_pause_protocol(self) -> None:
-        if self._protocol_paused or self._buffer_size <= self._high_water:
-            return
-        self._protocol_paused = True
-        try:
-            self._protocol.pause_writing()
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._report("protocol.pause_writing() failed", exc)
-
-    def _maybe_resume_protocol(self) -> None:
-        if not self._protocol_paused or self._buffer_size > self._low_water:
-            return
-        self._protocol_paused = False
-        try:
-            self._protocol.resume_writing()
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._report("protocol.resume_writing() failed", exc)
-
-    def _report(self, message: str, exc: BaseException) -> None:
-        self._loop.call_exception_handler(
-            {"message": message, "exception": exc, "transport": self, "protocol": self._protocol}
-        )
-
     # ------------------------------------------------------------------
     # sendfile support (used by loop.sendfile)
     # ------------------------------------------------------------------
@@ -551,9 +496,6 @@ class StreamTransport(transports.Transport):
     # Closing
     # ------------------------------------------------------------------
 
-    def is_closing(self) -> bool:
-        return self._closing
-
     def close(self) -> None:
         """Stop reading; close once everything queued has been sent."""
         if self._closing:
@@ -562,27 +504,7 @@ class StreamTransport(transports.Transport):
         self._stop_reading()
         if not self._buffer:
             self._conn_lost += 1
-            self._loop.call_soon(self._call_connection_lost, None)
-
-    def abort(self) -> None:
-        """Close now, dropping whatever is still queued."""
-        self._force_close(None)
-
-    def _fatal_error(self, exc: BaseException, message: str) -> None:
-        """End this connection because of ``exc``; only non-OSErrors are reported."""
-        if isinstance(exc, OSError):
-            if self._loop._debug:
-                logger.debug("%r: %s", self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler(
-                {
-                    "message": message,
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
-        self._force_close(exc)
+            self._schedule_connection_lost(None)
 
     def _force_close(self, exc: BaseException | None) -> None:
         if self._conn_lost:
@@ -590,29 +512,25 @@ class StreamTransport(transports.Transport):
         if self._buffer:
             self._buffer.clear()
             self._buffer_size = 0
-            self._loop._remove_writer(self._sock_fd)
+            self._remove_writer(self._sock_fd)
         if not self._closing:
             self._closing = True
             self._stop_reading()
         self._conn_lost += 1
-        self._loop.call_soon(self._call_connection_lost, exc)
+        self._schedule_connection_lost(exc)
 
-    def _call_connection_lost(self, exc: BaseException | None) -> None:
+    def _connection_lost_done(self) -> None:
         sock = self._sock
         if sock is None:
             return
-        try:
-            self._protocol.connection_lost(exc)
-        finally:
-            self._sock = None
-            if self._loop._fd_owners.get(self._sock_fd) is self:
-                del self._loop._fd_owners[self._sock_fd]
-            sock.close()
-            waiter = self._empty_waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(ConnectionError("Connection is closed by peer"))
-            self._protocol = None
-            server = self._server
-            if server is not None:
-                self._server = None
-                server._detach(self)
+        self._sock = None
+        self._release_fd(self._sock_fd)
+        sock.close()
+        waiter = self._empty_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ConnectionError("Connection is closed by peer"))
+        self._protocol = None
+        server = self._server
+        if server is not None:
+            self._server = None
+            server._detach(self)

@@ -8,9 +8,11 @@ decryption goes through. Nothing here keeps per-connection state.
 from __future__ import annotations
 
 import ssl
+import weakref
 from typing import Any
 
-from loopkit.plugins import loop_buffer
+from loopkit.core.services import services
+from loopkit.transports.flowcontrol import water_marks
 
 __all__ = [
     "AGAIN",
@@ -41,12 +43,25 @@ LOST_WRITES_BEFORE_WARNING = 5
 AGAIN = (ssl.SSLWantReadError, ssl.SSLWantWriteError, ssl.SSLSyscallError)
 
 
+#: Decryption buffers of loops that are not loopkit's (the layer also runs
+#: on those: asyncio's own test suite drives it on other loops).
+_FOREIGN_BUFFERS: weakref.WeakKeyDictionary[Any, memoryview] = weakref.WeakKeyDictionary()
+
+
 def scratch_buffer(loop: Any, size: int) -> memoryview:
     """The loop's decryption buffer, of at least ``size`` bytes, shared by
     its TLS connections: delivery is synchronous (a loop runs in one thread
     at a time), and each batch is copied out before the application runs.
-    (The layer also runs on other loops, which lack the attribute at first.)"""
-    return loop_buffer(loop, "_tls_scratch_buffer", size)
+    On a loopkit loop it is the loop's ``tls`` buffer (kernel services); on
+    another loop, one kept here for as long as that loop lives."""
+    try:
+        kernel = services(loop)
+    except TypeError:
+        view = _FOREIGN_BUFFERS.get(loop)
+        if view is None or view.nbytes < size:
+            view = _FOREIGN_BUFFERS[loop] = memoryview(bytearray(size))
+        return view
+    return kernel.buffer("tls", size)
 
 
 def fast_reader(sslobj: ssl.SSLObject) -> Any:
@@ -102,15 +117,3 @@ def default_client_context(server_side: bool, server_hostname: str | None) -> ss
     if not server_hostname:
         context.check_hostname = False
     return context
-
-
-def water_marks(high: int | None, low: int | None, default_high: int) -> tuple[int, int]:
-    """Resolve (high, low) the way asyncio's transports do: a missing low is
-    a quarter of high, a missing high is four times low."""
-    if high is None:
-        high = default_high if low is None else 4 * low
-    if low is None:
-        low = high // 4
-    if not high >= low >= 0:
-        raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-    return high, low

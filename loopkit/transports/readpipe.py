@@ -29,8 +29,10 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
-from loopkit.plugins import loop_buffer
-from loopkit.plugins.pipes.base import PipeTransportBase, wake_waiter
+from loopkit.core.services import services
+from loopkit.transports.pipes import PipeTransportBase, wake_waiter
+
+__all__ = ["MAX_READ", "ReadPipeTransport", "pipe_capacity", "receive_buffer"]
 
 _logger = logging.getLogger("asyncio")
 
@@ -59,7 +61,7 @@ def pipe_capacity(fd: int) -> int | None:
 def receive_buffer(loop: Any) -> memoryview:
     """The loop's buffer for pipe reads, made on first use and shared by its
     read pipes: each read is copied out before the protocol runs."""
-    return loop_buffer(loop, "_pipe_receive_buffer", MAX_READ)
+    return services(loop).buffer("pipe", MAX_READ)
 
 
 class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):
@@ -82,10 +84,10 @@ class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):
         waiter: asyncio.Future[None] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        asyncio.ReadTransport.__init__(self, extra)
+        PipeTransportBase.__init__(self, loop, protocol, extra)
         self._paused = False
         self._receive_view = receive_buffer(loop)
-        kind = self._adopt(loop, pipe, protocol, "Pipe transport is for pipes/sockets only.")
+        kind = self._adopt(pipe, "Pipe transport is for pipes/sockets only.")
         capacity = pipe_capacity(self._fileno) if kind == "fifo" else None
         #: 0: read through the shared buffer; otherwise os.read of this many.
         self._direct_size = (
@@ -98,7 +100,7 @@ class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):
 
     def _start_reading(self) -> None:
         if self.is_reading():
-            self._loop._add_reader(self._fileno, self._read_ready)
+            self._add_reader(self._fileno, self._read_ready)
 
     def is_reading(self) -> bool:
         """True unless paused or closing."""
@@ -109,7 +111,7 @@ class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):
         if not self.is_reading():
             return
         self._paused = True
-        self._loop._remove_reader(self._fileno)
+        self._remove_reader(self._fileno)
         if self._loop.get_debug():
             _logger.debug("%r pauses reading", self)
 
@@ -118,7 +120,7 @@ class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):
         if self._closing or not self._paused:
             return
         self._paused = False
-        self._loop._add_reader(self._fileno, self._read_ready)
+        self._add_reader(self._fileno, self._read_ready)
         if self._loop.get_debug():
             _logger.debug("%r resumes reading", self)
 
@@ -144,23 +146,21 @@ class ReadPipeTransport(PipeTransportBase, asyncio.ReadTransport):
         if self._loop.get_debug():
             _logger.info("%r was closed by peer", self)
         self._closing = True
-        self._loop._remove_reader(self._fileno)
+        self._remove_reader(self._fileno)
         self._loop.call_soon(self._protocol.eof_received)
         self._schedule_connection_lost(None)
 
     def close(self) -> None:
         """Stop reading and close the pipe; ``connection_lost(None)`` follows."""
         if not self._closing:
-            self._shut(None)
+            self._force_close(None)
 
-    def _fatal_error(self, exc: BaseException, message: str) -> None:
+    def _is_quiet(self, exc: BaseException) -> bool:
         # EIO is how a pty master reports that the slave side was closed:
         # an ordinary end, not worth the exception handler.
-        quiet = isinstance(exc, OSError) and exc.errno == errno.EIO
-        self._report_fatal(exc, message, quiet=quiet)
-        self._shut(exc)
+        return isinstance(exc, OSError) and exc.errno == errno.EIO
 
-    def _shut(self, exc: BaseException | None) -> None:
+    def _force_close(self, exc: BaseException | None) -> None:
         self._closing = True
-        self._loop._remove_reader(self._fileno)
+        self._remove_reader(self._fileno)
         self._schedule_connection_lost(exc)

@@ -34,12 +34,15 @@ reorder datagrams, or call ``connection_lost`` twice.
 from __future__ import annotations
 
 import collections
-import warnings
 from asyncio import constants, futures, protocols, transports, trsock
 from asyncio.log import logger
 from typing import Any
 
-from loopkit.plugins import loop_buffer
+from loopkit.core.services import services
+from loopkit.transports.base import wake_waiter
+from loopkit.transports.flowcontrol import DEFAULT_HIGH_WATER, WriteFlowControl
+
+__all__ = ["MAX_DATAGRAM_SIZE", "DatagramTransport", "receive_buffer"]
 
 #: Bytes one receive may return: larger AF_UNIX datagrams are truncated
 #: (the same limit as asyncio's selector transport).
@@ -49,23 +52,16 @@ MAX_DATAGRAM_SIZE = 256 * 1024
 READ_BATCH = 32
 #: Bytes a queued datagram counts beyond its payload (an UDP header).
 DATAGRAM_OVERHEAD = 8
-#: Default high-water mark of the write queue (the low mark is a quarter).
-DEFAULT_HIGH_WATER = 64 * 1024
 
 _TRY_AGAIN = (BlockingIOError, InterruptedError)
 
 
 def receive_buffer(loop: Any) -> memoryview:
     """The loop's shared receive buffer, made on first use."""
-    return loop_buffer(loop, "_udp_receive_buffer", MAX_DATAGRAM_SIZE)
+    return services(loop).buffer("datagram", MAX_DATAGRAM_SIZE)
 
 
-def _set_result_unless_cancelled(fut: futures.Future[Any], result: Any) -> None:
-    if not fut.cancelled():
-        fut.set_result(result)
-
-
-class DatagramTransport(transports.DatagramTransport, transports.Transport):
+class DatagramTransport(WriteFlowControl, transports.DatagramTransport, transports.Transport):
     """A datagram endpoint over one non-blocking socket.
 
     It is also an :class:`asyncio.Transport`, as asyncio's own datagram
@@ -94,30 +90,25 @@ class DatagramTransport(transports.DatagramTransport, transports.Transport):
             extra["peername"] = sock.getpeername()
         except OSError:
             extra["peername"] = None
-        super().__init__(extra)
-        self._loop = loop
+        WriteFlowControl.__init__(self, loop, protocol, extra)
+        self._init_write_flow(DEFAULT_HIGH_WATER)
         self._sock = sock
         self._sock_fd: int = sock.fileno()
         self._address = address
         self._connected = extra["peername"] is not None
-        self._protocol: Any = protocol
         self._buffer: collections.deque[tuple[bytes, Any]] = collections.deque()
         self._buffer_size = 0
-        self._high_water = DEFAULT_HIGH_WATER
-        self._low_water = DEFAULT_HIGH_WATER // 4
-        self._protocol_paused = False
-        self._closing = False
         self._paused = False
         self._reading = False
         self._writing = False
         self._conn_lost = 0
         self._view = receive_buffer(loop)
-        loop._fd_owners[self._sock_fd] = self
+        self._claim_fd(self._sock_fd)
         loop.call_soon(self._protocol.connection_made, self)
         # Reading starts only after connection_made has run.
         loop.call_soon(self._start_reading)
         if waiter is not None:
-            loop.call_soon(_set_result_unless_cancelled, waiter, None)
+            loop.call_soon(wake_waiter, waiter)
 
     def __repr__(self) -> str:
         info = [type(self).__name__]
@@ -132,26 +123,12 @@ class DatagramTransport(transports.DatagramTransport, transports.Transport):
             info.append(f"write=<{state}, bufsize={self._buffer_size}>")
         return "<{}>".format(" ".join(info))
 
-    def __del__(self, _warn: Any = warnings.warn) -> None:
-        if self._sock is not None:
-            _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
-            self._sock.close()
+    def _open_resource(self) -> Any:
+        return self._sock
 
     # ------------------------------------------------------------------
     # BaseTransport
     # ------------------------------------------------------------------
-
-    def is_closing(self) -> bool:
-        """True once close() or abort() was called (or a fatal error happened)."""
-        return self._closing
-
-    def set_protocol(self, protocol: protocols.BaseProtocol) -> None:
-        """Deliver further events to ``protocol``."""
-        self._protocol = protocol
-
-    def get_protocol(self) -> Any:
-        """The current protocol (None once the connection is lost)."""
-        return self._protocol
 
     def close(self) -> None:
         """Stop receiving; send what is queued, then call connection_lost(None)."""
@@ -161,11 +138,7 @@ class DatagramTransport(transports.DatagramTransport, transports.Transport):
         self._stop_reading()
         if not self._buffer:
             self._conn_lost += 1
-            self._loop.call_soon(self._call_connection_lost, None)
-
-    def abort(self) -> None:
-        """Close at once: queued datagrams are dropped; connection_lost(None)."""
-        self._force_close(None)
+            self._schedule_connection_lost(None)
 
     # ------------------------------------------------------------------
     # Reading
@@ -192,13 +165,13 @@ class DatagramTransport(transports.DatagramTransport, transports.Transport):
     def _start_reading(self) -> None:
         if self._reading or self._closing or self._paused:
             return
-        self._loop._add_reader(self._sock_fd, self._read_ready)
+        self._add_reader(self._sock_fd, self._read_ready)
         self._reading = True
 
     def _stop_reading(self) -> None:
         if self._reading:
             self._reading = False
-            self._loop._remove_reader(self._sock_fd)
+            self._remove_reader(self._sock_fd)
 
     def _read_ready(self) -> None:
         sock = self._sock
@@ -252,7 +225,7 @@ class DatagramTransport(transports.DatagramTransport, transports.Transport):
                     self._sock.sendto(data, addr)
                 return
             except _TRY_AGAIN:
-                self._loop._add_writer(self._sock_fd, self._write_ready)
+                self._add_writer(self._sock_fd, self._write_ready)
                 self._writing = True
             except OSError as exc:
                 self._protocol.error_received(exc)
@@ -298,12 +271,12 @@ class DatagramTransport(transports.DatagramTransport, transports.Transport):
             self._stop_writing()
             if self._closing:
                 self._conn_lost += 1
-                self._loop.call_soon(self._call_connection_lost, None)
+                self._schedule_connection_lost(None)
 
     def _stop_writing(self) -> None:
         if self._writing:
             self._writing = False
-            self._loop._remove_writer(self._sock_fd)
+            self._remove_writer(self._sock_fd)
 
     # ------------------------------------------------------------------
     # Flow control
@@ -313,65 +286,9 @@ class DatagramTransport(transports.DatagramTransport, transports.Transport):
         """Bytes queued for sending (payload plus 8 per datagram)."""
         return self._buffer_size
 
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        """The (low, high) water marks of the write queue."""
-        return (self._low_water, self._high_water)
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the water marks; defaults are 64 KiB and a quarter of ``high``."""
-        if high is None:
-            high = DEFAULT_HIGH_WATER if low is None else 4 * low
-        if low is None:
-            low = high // 4
-        if not high >= low >= 0:
-            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-        self._high_water = high
-        self._low_water = low
-        self._maybe_pause_protocol()
-
-    def _maybe_pause_protocol(self) -> None:
-        if self._buffer_size <= self._high_water or self._protocol_paused:
-            return
-        self._protocol_paused = True
-        self._call_flow_control("pause_writing")
-
-    def _maybe_resume_protocol(self) -> None:
-        if self._protocol_paused and self._buffer_size <= self._low_water:
-            self._protocol_paused = False
-            self._call_flow_control("resume_writing")
-
-    def _call_flow_control(self, name: str) -> None:
-        protocol = self._protocol
-        try:
-            getattr(protocol, name)()
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._loop.call_exception_handler(
-                {
-                    "message": f"protocol.{name}() failed",
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": protocol,
-                }
-            )
-
     # ------------------------------------------------------------------
     # The end
     # ------------------------------------------------------------------
-
-    def _fatal_error(self, exc: BaseException, message: str) -> None:
-        """Report an unexpected (non-OSError) failure and close at once."""
-        if not isinstance(exc, OSError):
-            self._loop.call_exception_handler(
-                {
-                    "message": message,
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
-        self._force_close(exc)
 
     def _force_close(self, exc: BaseException | None) -> None:
         if self._conn_lost:
@@ -382,16 +299,11 @@ class DatagramTransport(transports.DatagramTransport, transports.Transport):
         self._closing = True
         self._stop_reading()
         self._conn_lost += 1
-        self._loop.call_soon(self._call_connection_lost, exc)
+        self._schedule_connection_lost(exc)
 
-    def _call_connection_lost(self, exc: BaseException | None) -> None:
-        try:
-            self._protocol.connection_lost(exc)
-        finally:
-            sock = self._sock
-            owners = self._loop._fd_owners
-            if owners.get(self._sock_fd) is self:
-                del owners[self._sock_fd]
-            self._sock = None
-            self._protocol = None
-            sock.close()
+    def _connection_lost_done(self) -> None:
+        sock = self._sock
+        self._release_fd(self._sock_fd)
+        self._sock = None
+        self._protocol = None
+        sock.close()

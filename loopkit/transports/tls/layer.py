@@ -43,7 +43,8 @@ import weakref
 from collections.abc import Iterable
 from typing import Any, cast
 
-from loopkit.plugins.tcp.tls_support import (
+from loopkit.transports.tls.apptransport import _DETACHED, BytesLike, SSLAppTransport
+from loopkit.transports.tls.support import (
     AGAIN,
     LOST_WRITES_BEFORE_WARNING,
     READ_HIGH_WATER,
@@ -56,7 +57,6 @@ from loopkit.plugins.tcp.tls_support import (
     scratch_buffer,
     water_marks,
 )
-from loopkit.plugins.tcp.tls_transport import _DETACHED, BytesLike, SSLAppTransport
 
 __all__ = [
     "SSL_HANDSHAKE_TIMEOUT",

@@ -12,7 +12,7 @@ import asyncio
 import ssl
 from typing import cast
 
-from loopkit.plugins.tcp.tls import TLSProtocol
+from loopkit.transports.tls.layer import TLSProtocol
 
 __all__ = ["start_tls"]
 

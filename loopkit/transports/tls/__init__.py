@@ -1,0 +1,20 @@
+"""The TLS layer: TLS over any stream transport, of any family.
+
+One layer serves tcp, unix and a third party's stream family alike: it is a
+protocol that sits on a plain stream transport and gives the application a
+transport of its own. Importing this package imports nothing (not even
+:mod:`ssl`); the modules:
+
+* :mod:`~loopkit.transports.tls.layer`: :class:`TLSProtocol`, the layer
+  itself (handshake, encryption, shutdown, flow control both ways);
+* :mod:`~loopkit.transports.tls.apptransport`: :class:`SSLAppTransport`,
+  the transport the application sees;
+* :mod:`~loopkit.transports.tls.support`: constants and small helpers
+  (defaults, the per-loop decryption buffer, decrypting into it);
+* :mod:`~loopkit.transports.tls.start`: ``loop.start_tls``, upgrading an
+  open stream connection.
+
+Plugging the layer into a new connection is
+:mod:`loopkit.transports.wiring`'s job, which imports this package only
+when TLS is asked for.
+"""
