@@ -9,11 +9,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from loopkit.plugins.instruments import Meter
 
 import loopkit
 from loopkit.core.kernel import KernelLoop
 from loopkit.plugin import services
+from loopkit.plugins.instruments import Meter
 
 
 @pytest.fixture

@@ -23,11 +23,10 @@ from asyncio import futures
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugins.executor import elastic, threads
-
 from loopkit.core.backends import ExecutorInfo
 from loopkit.core.hookspecs import hookimpl
 from loopkit.core.services import executor_factory
+from loopkit.plugins.executor import elastic, threads
 
 
 def _get_default_executor(loop: Any) -> concurrent.futures.ThreadPoolExecutor:

@@ -35,9 +35,8 @@ from collections.abc import Callable
 from concurrent.futures import thread as _pool_module
 from typing import Any
 
-from loopkit.plugins.executor.threads import THREAD_NAME_PREFIX
-
 from loopkit.core.backends import ExecutorInfo
+from loopkit.plugins.executor.threads import THREAD_NAME_PREFIX
 
 #: Seconds an idle worker waits for work before it exits.
 ENV_IDLE = "LOOPKIT_EXECUTOR_IDLE"

@@ -15,10 +15,9 @@ party adds a backend the same way, from its own plugin.
 
 from __future__ import annotations
 
-from loopkit.plugins.resolver import aiodns, threaded
-
 from loopkit.core.backends import ResolverInfo
 from loopkit.core.hookspecs import hookimpl
+from loopkit.plugins.resolver import aiodns, threaded
 
 
 @hookimpl

@@ -29,10 +29,9 @@ import functools
 import socket
 from typing import Any
 
-from loopkit.plugins.resolver import threaded
-
 from loopkit.core.backends import ResolverInfo
 from loopkit.core.services import existing_services, services
+from loopkit.plugins.resolver import threaded
 
 #: The per-loop state key of the loop's ``aiodns.DNSResolver``.
 STATE_KEY = "resolver.aiodns"

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from loopkit.plugin import hookimpl
 from loopkit.plugins.signals import handlers
 from loopkit.plugins.signals.handlers import UncatchableSignalError
-
-from loopkit.plugin import hookimpl
 
 __all__ = ["UncatchableSignalError"]
 

@@ -35,9 +35,8 @@ import signal
 import socket
 from typing import Any
 
-from loopkit.plugins.signals.table import existing_table
-
 from loopkit.plugin import services
+from loopkit.plugins.signals.table import existing_table
 
 _log = logging.getLogger("loopkit.plugins.signals")
 

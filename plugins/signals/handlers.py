@@ -23,10 +23,9 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from loopkit.plugin import services
 from loopkit.plugins.signals import channel
 from loopkit.plugins.signals.table import existing_table, table
-
-from loopkit.plugin import services
 
 
 class UncatchableSignalError(ValueError, RuntimeError):

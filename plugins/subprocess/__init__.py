@@ -28,6 +28,7 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
+from loopkit.plugin import hookimpl, services
 from loopkit.plugins.subprocess.policywatch import (
     PolicyWatch,
     checked_watcher,
@@ -36,8 +37,6 @@ from loopkit.plugins.subprocess.policywatch import (
 from loopkit.plugins.subprocess.spawn import spawn
 from loopkit.plugins.subprocess.transport import ChildSpec, SubprocessTransport, WatchFactory
 from loopkit.plugins.subprocess.watcher import STATE_KEY, ChildWatch
-
-from loopkit.plugin import hookimpl, services
 
 __all__ = ["SubprocessTransport"]
 

@@ -25,9 +25,8 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-from loopkit.plugins.subprocess.transport import ChildSpec
-
 from loopkit.plugin import services
+from loopkit.plugins.subprocess.transport import ChildSpec
 
 
 def _popen(spec: ChildSpec) -> subprocess.Popen[bytes]:

@@ -47,9 +47,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from loopkit.plugins.subprocess.watcher import Child, ChildWatch, kill_and_reap
-
 from loopkit.plugin import services
+from loopkit.plugins.subprocess.watcher import Child, ChildWatch, kill_and_reap
 
 #: Makes the watch of a new child: ``factory(loop, child, on_exit)``.
 WatchFactory = Callable[[Any, Child, Callable[[int], None]], Any]

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopkit.plugins.tcp import connect, listen, sendfile, sockcalls
-
 from loopkit.plugin import hookimpl, start_tls
+from loopkit.plugins.tcp import connect, listen, sendfile, sockcalls
 
 
 @hookimpl

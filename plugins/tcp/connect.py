@@ -20,10 +20,9 @@ from asyncio.log import logger
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from loopkit.plugin import check_not_ssl_socket, connect_socket, wire_stream
 from loopkit.plugins.tcp.addresses import AddrInfo, interleave, resolve
 from loopkit.plugins.tcp.eyeballs import staggered_race
-
-from loopkit.plugin import check_not_ssl_socket, connect_socket, wire_stream
 
 
 async def _connect_one(

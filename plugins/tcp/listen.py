@@ -21,9 +21,8 @@ from asyncio.log import logger
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugins.tcp.addresses import AddrInfo, resolve
-
 from loopkit.plugin import Server, check_not_ssl_socket
+from loopkit.plugins.tcp.addresses import AddrInfo, resolve
 
 _HAS_IPV6 = hasattr(socket, "AF_INET6")
 

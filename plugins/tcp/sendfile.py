@@ -30,9 +30,8 @@ import socket
 from asyncio import constants, exceptions, futures, protocols
 from typing import Any
 
-from loopkit.plugins.tcp.sockcalls import check_sock, sock_sendall
-
 from loopkit.plugin import services
+from loopkit.plugins.tcp.sockcalls import check_sock, sock_sendall
 
 #: Bytes read per block by the read/write fallback.
 FALLBACK_BLOCK_SIZE = 256 * 1024

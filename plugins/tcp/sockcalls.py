@@ -19,8 +19,6 @@ import socket
 from asyncio import futures
 from typing import Any
 
-from loopkit.plugins.tcp.addresses import resolve
-
 from loopkit.plugin import (
     TRY_AGAIN,
     check_not_ssl_socket,
@@ -29,6 +27,7 @@ from loopkit.plugin import (
     services,
     watched,
 )
+from loopkit.plugins.tcp.addresses import resolve
 
 _BYTE_SEQUENCES = (bytes, bytearray)  # len() counts bytes: no memoryview needed
 _INET = (socket.AF_INET, getattr(socket, "AF_INET6", socket.AF_INET))

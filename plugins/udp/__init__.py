@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopkit.plugins.udp import endpoint, sockcalls
-
 from loopkit.plugin import hookimpl
+from loopkit.plugins.udp import endpoint, sockcalls
 
 
 @hookimpl

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopkit.plugins.unix import connect, server
-
 from loopkit.plugin import hookimpl
+from loopkit.plugins.unix import connect, server
 
 
 @hookimpl

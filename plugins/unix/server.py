@@ -35,6 +35,7 @@ from asyncio.log import logger
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from loopkit.plugin import Server, check_not_ssl_socket, services
 from loopkit.plugins.unix.connect import check_unix_stream_socket
 from loopkit.plugins.unix.paths import (
     SocketFile,
@@ -42,8 +43,6 @@ from loopkit.plugins.unix.paths import (
     remove_socket_file,
     remove_stale_socket,
 )
-
-from loopkit.plugin import Server, check_not_ssl_socket, services
 
 
 class UnixServer(Server):

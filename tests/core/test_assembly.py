@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loopkit.plugins.resolver import threaded as resolver
 
 import loopkit
 from loopkit.core.assembly import assemble, new_event_loop
@@ -28,6 +27,7 @@ from loopkit.core.errors import (
     UnknownNameError,
 )
 from loopkit.core.hookspecs import hookimpl
+from loopkit.plugins.resolver import threaded as resolver
 
 
 class MethodPlugin:

@@ -13,13 +13,13 @@ import concurrent.futures
 from typing import Any
 
 import pytest
-from loopkit.plugins.executor import elastic, threads
-from loopkit.plugins.resolver import threaded
 
 import loopkit
 from loopkit import ExecutorInfo, ResolverInfo, hookimpl
 from loopkit.core.assembly import assemble, new_event_loop
 from loopkit.core.errors import AssemblyError, UnknownNameError
+from loopkit.plugins.executor import elastic, threads
+from loopkit.plugins.resolver import threaded
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from loopkit.plugin import PollerInfo
 from loopkit.plugins.pollers import epoll, kqueue, poll
 from loopkit.plugins.pollers import select as select_backend
-
-from loopkit.plugin import PollerInfo
 from loopkit.testing import PollerContract
 
 

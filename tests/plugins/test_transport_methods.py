@@ -33,9 +33,10 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import pytest
+
 import loopkit.plugins
 import loopkit.transports
-import pytest
 
 T = TypeVar("T")
 

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from loopkit.plugins.pollers import epoll, kqueue, poll
-from loopkit.plugins.pollers import select as select_backend
 
 import loopkit
 from loopkit.core.poller import EVENT_READ, EVENT_WRITE, MAX_POLL_TIMEOUT, WAKES_READER
+from loopkit.plugins.pollers import epoll, kqueue, poll
+from loopkit.plugins.pollers import select as select_backend
 
 _ASSEMBLY = loopkit.assemble()
 _ALL = ["epoll", "kqueue", "poll", "select"]

@@ -14,9 +14,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from loopkit.plugins.executor.elastic import ENV_IDLE, ElasticThreadPoolExecutor
 
 import loopkit
+from loopkit.plugins.executor.elastic import ENV_IDLE, ElasticThreadPoolExecutor
 
 IDLE = 0.05
 

@@ -18,9 +18,8 @@ import pytest
 aiodns = pytest.importorskip("aiodns")
 pycares = pytest.importorskip("pycares")
 
-from loopkit.plugins.resolver import aiodns as backend  # noqa: E402
-
 import loopkit  # noqa: E402
+from loopkit.plugins.resolver import aiodns as backend  # noqa: E402
 
 # pycares keeps one process-wide thread that destroys closed channels; start
 # it before any test takes its snapshot of the threads alive, so that the

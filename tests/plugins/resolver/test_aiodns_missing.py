@@ -10,9 +10,9 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from loopkit.plugins.resolver import aiodns as backend
 
 import loopkit
+from loopkit.plugins.resolver import aiodns as backend
 
 
 @pytest.fixture

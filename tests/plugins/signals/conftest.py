@@ -12,6 +12,7 @@ import signal
 from collections.abc import Iterator
 
 import pytest
+
 from loopkit.plugins.signals import channel
 
 #: The signals the tests send themselves (none of them stops pytest).

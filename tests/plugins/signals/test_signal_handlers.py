@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from loopkit.plugins.signals import UncatchableSignalError
 from loopkit.plugins.signals.table import table as signal_table
 

@@ -10,10 +10,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from loopkit.plugins.signals import channel
-from loopkit.plugins.signals.table import table as signal_table
 
 import loopkit
+from loopkit.plugins.signals import channel
+from loopkit.plugins.signals.table import table as signal_table
 
 
 def open_fd_count() -> int:

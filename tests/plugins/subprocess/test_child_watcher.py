@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from loopkit.plugins.subprocess import watcher
 from subprocess_support import (
     PYTHON,
     Recorder,
@@ -22,6 +21,7 @@ from subprocess_support import (
 )
 
 import loopkit
+from loopkit.plugins.subprocess import watcher
 
 Run = Callable[..., Any]
 

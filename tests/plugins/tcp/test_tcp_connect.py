@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from loopkit.plugins.tcp.addresses import interleave
 from noblocking import own_blocking_call
 from tcphelpers import Echo, Recorder, closed_port, hang_up, serve
+
+from loopkit.plugins.tcp.addresses import interleave
 
 
 def info(port: int, host: str = "127.0.0.1") -> tuple[Any, ...]:

@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 import pytest
+
 from loopkit.plugins.tcp.eyeballs import staggered_race
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loopkit.plugins.tcp import sendfile as sendfile_module
 from noblocking import own_blocking_call
 from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
+
+from loopkit.plugins.tcp import sendfile as sendfile_module
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
 
