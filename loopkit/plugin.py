@@ -14,8 +14,12 @@ What it offers:
   bits);
 * the kernel services of a loop (:func:`services`, :class:`LoopServices`):
   fd watching with and without the public methods' checks, fd ownership,
-  the debug flag, per-plugin per-loop state, shared buffers, scheduling a
-  kept handle, and the iteration-observer seam (:class:`IterationObserver`);
+  the debug flag, per-plugin per-loop state (also :func:`loop_states`, for
+  loop methods that read it on every call), shared buffers, scheduling a
+  kept handle, the loop's helper threads for calls that may block, and the
+  iteration-observer seam (:class:`IterationObserver`);
+* the backend records of the resolver and executor hooks
+  (:class:`ResolverInfo`, :class:`ExecutorInfo`, :func:`executor_factory`);
 * the transport base classes and shared transports of
   :mod:`loopkit.transports` (:class:`TransportBase`,
   :class:`WriteFlowControl`, :class:`StreamTransport`,
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from loopkit.core.backends import ExecutorInfo, ResolverInfo
 from loopkit.core.errors import (
     AssemblyError,
     LoopkitError,
@@ -50,7 +55,14 @@ from loopkit.core.poller import (
     Poller,
     PollerInfo,
 )
-from loopkit.core.services import IterationObserver, LoopServices, services
+from loopkit.core.services import (
+    IterationObserver,
+    LoopServices,
+    executor_factory,
+    existing_services,
+    loop_states,
+    services,
+)
 
 if TYPE_CHECKING:
     from loopkit.transports import (
@@ -85,6 +97,7 @@ __all__ = [
     "TRY_AGAIN",
     "AssemblyError",
     "DatagramTransport",
+    "ExecutorInfo",
     "IterationObserver",
     "LoopServices",
     "LoopkitError",
@@ -94,6 +107,7 @@ __all__ = [
     "Poller",
     "PollerInfo",
     "ReadPipeTransport",
+    "ResolverInfo",
     "Server",
     "StreamTransport",
     "TransportBase",
@@ -102,7 +116,10 @@ __all__ = [
     "WritePipeTransport",
     "check_not_ssl_socket",
     "connect_socket",
+    "executor_factory",
+    "existing_services",
     "hookimpl",
+    "loop_states",
     "make_transport",
     "pipe_kind",
     "retry_when_ready",

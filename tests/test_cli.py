@@ -154,10 +154,11 @@ def test_run_uses_the_chosen_executor(tmp_path: Path) -> None:
     script = tmp_path / "pool.py"
     script.write_text(
         "import asyncio\n"
+        "from loopkit.plugins.executor import executor_state\n"
         "async def main():\n"
         "    loop = asyncio.get_running_loop()\n"
         "    await loop.run_in_executor(None, int)\n"
-        "    print(type(loop._default_executor).__name__)\n"
+        "    print(type(executor_state(loop).pool).__name__)\n"
         "asyncio.run(main())\n"
     )
     result = run_cli("run", "--executor", "elastic", str(script))

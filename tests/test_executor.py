@@ -11,18 +11,19 @@ import warnings
 from typing import Any
 
 import pytest
+from executorhelpers import default_pool
 
 import loopkit
 
 
 def test_default_pool_is_made_lazily_on_first_use(loop: asyncio.AbstractEventLoop) -> None:
-    assert loop._default_executor is None  # type: ignore[attr-defined]
+    assert default_pool(loop) is None  # type: ignore[attr-defined]
 
     async def main() -> str:
         return await loop.run_in_executor(None, lambda: threading.current_thread().name)
 
     thread_name = loop.run_until_complete(main())
-    assert isinstance(loop._default_executor, concurrent.futures.ThreadPoolExecutor)  # type: ignore[attr-defined]
+    assert isinstance(default_pool(loop), concurrent.futures.ThreadPoolExecutor)  # type: ignore[attr-defined]
     assert thread_name.startswith("asyncio")
     assert thread_name != threading.current_thread().name
 
@@ -49,7 +50,7 @@ def test_an_explicit_executor_is_used(loop: asyncio.AbstractEventLoop) -> None:
             loop.run_in_executor(pool, lambda: threading.current_thread().name)
         )
     assert name.startswith("mine")
-    assert loop._default_executor is None  # type: ignore[attr-defined]
+    assert default_pool(loop) is None  # type: ignore[attr-defined]
 
 
 def test_set_default_executor_accepts_only_a_thread_pool(
@@ -72,7 +73,7 @@ def test_after_shutdown_default_executor_the_default_pool_is_refused(
     any_loop: asyncio.AbstractEventLoop,
 ) -> None:
     any_loop.run_until_complete(any_loop.run_in_executor(None, int))
-    pool: concurrent.futures.ThreadPoolExecutor = any_loop._default_executor  # type: ignore[attr-defined]
+    pool: concurrent.futures.ThreadPoolExecutor = default_pool(any_loop)
     threads = set(pool._threads)  # type: ignore[attr-defined]
     any_loop.run_until_complete(any_loop.shutdown_default_executor())
     # Its threads were joined.
@@ -88,7 +89,7 @@ def test_shutdown_default_executor_without_a_pool_does_nothing_but_refuses_later
     any_loop: asyncio.AbstractEventLoop,
 ) -> None:
     any_loop.run_until_complete(any_loop.shutdown_default_executor())
-    assert any_loop._default_executor is None  # type: ignore[attr-defined]
+    assert default_pool(any_loop) is None  # type: ignore[attr-defined]
     with pytest.raises(RuntimeError, match="Executor shutdown has been called"):
         any_loop.run_in_executor(None, int)
 

@@ -27,10 +27,6 @@ import pytest
 
 PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
 
-#: Plugins being reworked on another branch (issue 15, items 4 and 5): their
-#: cases are expected to fail until that work is merged.
-REWORKED_ELSEWHERE = {"executor", "resolver"}
-
 
 def _private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
@@ -149,10 +145,7 @@ def violations(package: str) -> list[str]:
 def _packages() -> Iterator[Any]:
     for path in sorted(PLUGINS.iterdir()):
         if (path / "__init__.py").is_file():
-            marks = []
-            if path.name in REWORKED_ELSEWHERE:
-                marks.append(pytest.mark.xfail(reason="reworked on its own branch", strict=False))
-            yield pytest.param(path.name, marks=marks, id=path.name)
+            yield pytest.param(path.name, id=path.name)
 
 
 def test_the_plugins_package_itself_holds_no_code() -> None:

@@ -8,6 +8,7 @@ import socket
 import threading
 
 import pytest
+from executorhelpers import default_pool
 
 
 @pytest.mark.parametrize(
@@ -20,7 +21,7 @@ def test_numeric_hosts_are_answered_on_the_loop_without_a_thread(
     threads_before = threading.active_count()
     result = loop.run_until_complete(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))
     assert result == socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    assert loop._default_executor is None  # type: ignore[attr-defined]
+    assert default_pool(loop) is None  # type: ignore[attr-defined]
     assert threading.active_count() <= threads_before  # no thread was started
 
 
@@ -28,7 +29,7 @@ def test_numeric_getnameinfo_is_answered_on_the_loop(loop: asyncio.AbstractEvent
     flags = socket.NI_NUMERICHOST | socket.NI_NUMERICSERV
     result = loop.run_until_complete(loop.getnameinfo(("127.0.0.1", 8080), flags))
     assert result == ("127.0.0.1", "8080")
-    assert loop._default_executor is None  # type: ignore[attr-defined]
+    assert default_pool(loop) is None  # type: ignore[attr-defined]
 
 
 def test_a_name_lookup_goes_through_the_default_executor(
@@ -36,7 +37,7 @@ def test_a_name_lookup_goes_through_the_default_executor(
 ) -> None:
     result = loop.run_until_complete(loop.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM))
     assert result == socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)
-    assert isinstance(loop._default_executor, concurrent.futures.ThreadPoolExecutor)  # type: ignore[attr-defined]
+    assert isinstance(default_pool(loop), concurrent.futures.ThreadPoolExecutor)  # type: ignore[attr-defined]
 
 
 def test_a_service_name_is_not_numeric_and_goes_through_the_executor(
@@ -44,7 +45,7 @@ def test_a_service_name_is_not_numeric_and_goes_through_the_executor(
 ) -> None:
     result = loop.run_until_complete(loop.getaddrinfo("127.0.0.1", "http", type=socket.SOCK_STREAM))
     assert result == socket.getaddrinfo("127.0.0.1", "http", type=socket.SOCK_STREAM)
-    assert loop._default_executor is not None  # type: ignore[attr-defined]
+    assert default_pool(loop) is not None  # type: ignore[attr-defined]
 
 
 def test_a_reverse_lookup_goes_through_the_default_executor(
@@ -52,7 +53,7 @@ def test_a_reverse_lookup_goes_through_the_default_executor(
 ) -> None:
     result = loop.run_until_complete(loop.getnameinfo(("127.0.0.1", 80)))
     assert result == socket.getnameinfo(("127.0.0.1", 80), 0)
-    assert loop._default_executor is not None  # type: ignore[attr-defined]
+    assert default_pool(loop) is not None  # type: ignore[attr-defined]
 
 
 def test_the_loop_keeps_running_while_a_name_lookup_waits(

@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncGenerator
 
 import pytest
+from executorhelpers import executor_shut_down
 
 import loopkit
 
@@ -77,7 +78,7 @@ def test_loopkit_run_cleans_up_tasks_generators_and_the_executor() -> None:
     assert events == ["task cancelled", "generator closed"]
     assert pending[0].cancelled()
     assert loops[0].is_closed()
-    assert loops[0]._executor_shutdown_called  # type: ignore[attr-defined]
+    assert executor_shut_down(loops[0])
     del gen
 
 

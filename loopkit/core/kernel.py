@@ -195,7 +195,6 @@ class KernelLoop(
     _coroutine_origin_tracking_enabled: bool = False
     _coroutine_origin_tracking_saved_depth: int | None = None
     _asyncgens_shutdown_called: bool = False
-    _executor_shutdown_called: bool = False
     _clock_resolution: float = time.get_clock_info("monotonic").resolution
 
     def __init__(self, poller: Poller) -> None:
@@ -205,6 +204,8 @@ class KernelLoop(
         # through the instance about three times slower.
         self._task_factory: Any = None
         self._owner_pid = os.getpid()
+        #: Per-plugin, per-loop state objects (see loopkit.core.services).
+        self._plugin_states: dict[str, Any] = {}
         _live_loops.add(self)
         self._stopping = False
         self._thread_id: int | None = None
@@ -436,7 +437,6 @@ class KernelLoop(
         self._scheduled.clear()
         self._timers.clear()
         self._timer_cancelled_count = 0
-        self._executor_shutdown_called = True
         self._readers.clear()
         self._writers.clear()
         if self._watched_files:  # the closed sockets it may hold go too

@@ -23,20 +23,40 @@ from asyncio import futures
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.core.backends import ExecutorInfo
-from loopkit.core.hookspecs import hookimpl
-from loopkit.core.services import executor_factory
+from loopkit.plugin import ExecutorInfo, executor_factory, hookimpl, loop_states, services
 from loopkit.plugins.executor import elastic, threads
+
+#: This plugin's key in the loop's per-plugin state.
+STATE_KEY = "executor"
+
+
+class ExecutorState:
+    """One loop's default pool (None until first used) and whether it was shut down."""
+
+    __slots__ = ("pool", "shutdown_called")
+
+    def __init__(self) -> None:
+        self.pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self.shutdown_called = False
+
+    def __repr__(self) -> str:
+        return f"<ExecutorState pool={self.pool!r} shutdown_called={self.shutdown_called}>"
+
+
+def executor_state(loop: Any) -> ExecutorState:
+    """The executor plugin's state for ``loop`` (its default pool, among others)."""
+    state: ExecutorState = loop_states(loop)[STATE_KEY]
+    return state
 
 
 def _get_default_executor(loop: Any) -> concurrent.futures.ThreadPoolExecutor:
-    if loop._executor_shutdown_called:
+    state = executor_state(loop)
+    if state.shutdown_called:
         raise RuntimeError("Executor shutdown has been called")
-    executor = loop._default_executor
+    executor = state.pool
     if executor is None:
-        executor = executor_factory(loop)()
-        loop._default_executor = executor
-    return executor  # type: ignore[no-any-return]
+        executor = state.pool = executor_factory(loop)()
+    return executor
 
 
 def run_in_executor(
@@ -49,9 +69,10 @@ def run_in_executor(
 
     Returns an asyncio future for the result.
     """
-    self._check_closed()
-    if self._debug:
-        self._check_callback(func, "run_in_executor")
+    if self.is_closed():
+        raise RuntimeError("Event loop is closed")
+    if self.get_debug():
+        services(self).check_callback(func, "run_in_executor")
     if executor is None:
         executor = _get_default_executor(self)
     return futures.wrap_future(executor.submit(func, *args), loop=self)
@@ -65,7 +86,7 @@ def set_default_executor(self: Any, executor: concurrent.futures.ThreadPoolExecu
     """
     if not isinstance(executor, concurrent.futures.ThreadPoolExecutor):
         raise TypeError("executor must be ThreadPoolExecutor")
-    self._default_executor = executor
+    loop_states(self)[STATE_KEY].pool = executor
 
 
 def _shut_down_in_thread(loop: Any, executor: Any, future: futures.Future[None]) -> None:
@@ -100,8 +121,9 @@ def _set_exception_unless_done(future: futures.Future[None], exc: BaseException)
 
 
 async def _shutdown_default_executor(self: Any, timeout: float | None) -> None:
-    self._executor_shutdown_called = True
-    executor = self._default_executor
+    state = executor_state(self)
+    state.shutdown_called = True
+    executor = state.pool
     if executor is None:
         return
     future = self.create_future()
@@ -161,22 +183,19 @@ def loopkit_loop_methods() -> dict[str, Any]:
 
 @hookimpl
 def loopkit_loop_created(loop: Any) -> None:
-    """Give the loop its default-pool slot, empty until first used.
-
-    An instance attribute from the start, with no class-level default of
-    the same name: CPython 3.12 and 3.13 read and write an instance
-    attribute that shadows a class attribute about three times slower than
-    a plain one (``set_default_executor`` cost 0.77x of asyncio's there).
-    """
-    loop._default_executor = None
+    """Give the loop its executor state: no pool until one is first needed."""
+    loop_states(loop)[STATE_KEY] = ExecutorState()
 
 
 @hookimpl
 def loopkit_loop_closing(loop: Any) -> None:
     """``loop.close()`` shuts the default pool down without waiting."""
-    # getattr: a loop whose making failed before the hook above ran is closed too.
-    executor = getattr(loop, "_default_executor", None)
+    # get(): a loop whose making failed before the hook above ran is closed too.
+    state: ExecutorState | None = loop_states(loop).get(STATE_KEY)
+    if state is None:
+        return
+    executor = state.pool
     if executor is not None:
-        loop._default_executor = None
+        state.pool = None
         executor.shutdown(wait=False)
-    loop._executor_shutdown_called = True
+    state.shutdown_called = True

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from concurrent.futures import thread as _pool_module
 from typing import Any
 
-from loopkit.core.backends import ExecutorInfo
+from loopkit.plugin import ExecutorInfo
 from loopkit.plugins.executor.threads import THREAD_NAME_PREFIX
 
 #: Seconds an idle worker waits for work before it exits.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 
-from loopkit.core.backends import ExecutorInfo
+from loopkit.plugin import ExecutorInfo
 
 #: The thread-name prefix asyncio gives its default pool.
 THREAD_NAME_PREFIX = "asyncio"

@@ -15,8 +15,7 @@ party adds a backend the same way, from its own plugin.
 
 from __future__ import annotations
 
-from loopkit.core.backends import ResolverInfo
-from loopkit.core.hookspecs import hookimpl
+from loopkit.plugin import ResolverInfo, hookimpl
 from loopkit.plugins.resolver import aiodns, threaded
 
 

@@ -29,8 +29,7 @@ import functools
 import socket
 from typing import Any
 
-from loopkit.core.backends import ResolverInfo
-from loopkit.core.services import existing_services, services
+from loopkit.plugin import ResolverInfo, existing_services, services
 from loopkit.plugins.resolver import threaded
 
 #: The per-loop state key of the loop's ``aiodns.DNSResolver``.

@@ -20,7 +20,7 @@ import re
 import socket
 from typing import Any
 
-from loopkit.core.backends import ResolverInfo
+from loopkit.plugin import ResolverInfo
 
 _NUMERIC_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 

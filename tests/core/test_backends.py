@@ -18,7 +18,7 @@ import loopkit
 from loopkit import ExecutorInfo, ResolverInfo, hookimpl
 from loopkit.core.assembly import assemble, new_event_loop
 from loopkit.core.errors import AssemblyError, UnknownNameError
-from loopkit.plugins.executor import elastic, threads
+from loopkit.plugins.executor import elastic, executor_state, threads
 from loopkit.plugins.resolver import threaded
 
 
@@ -175,8 +175,8 @@ def test_asyncio_runner_shuts_each_executor_down(executor: str) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         names.append(
-            await loop.run_in_executor(None, lambda: type(loop._default_executor).__name__)
-        )  # type: ignore[attr-defined]
+            await loop.run_in_executor(None, lambda: type(executor_state(loop).pool).__name__)
+        )
 
     loopkit.run(main(), executor=executor)
     expected = {"threads": "ThreadPoolExecutor", "elastic": "ElasticThreadPoolExecutor"}

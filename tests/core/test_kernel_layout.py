@@ -41,14 +41,14 @@ def test_a_loop_that_ran_a_typical_program_still_has_fewer_than_thirty() -> None
 
 
 def test_what_is_read_per_task_or_per_call_is_a_plain_instance_attribute() -> None:
-    """create_task reads _task_factory, run_in_executor and
-    set_default_executor use _default_executor. A class-level default is
+    """create_task reads _task_factory; the loop methods of plugins read
+    their per-loop state through _plugin_states. A class-level default is
     read through the instance about three times slower on 3.11/3.12, and an
     instance attribute that shadows a class attribute as slowly on
     3.12/3.13: each must be set per loop, with no class attribute of its name."""
     loop = loopkit.new_event_loop()
     try:
-        for name in ("_task_factory", "_default_executor"):
+        for name in ("_task_factory", "_plugin_states"):
             assert name in vars(loop), name
             shadowed = [cls.__name__ for cls in type(loop).__mro__ if name in vars(cls)]
             assert shadowed == [], (name, shadowed)

@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 import pytest
+from executorhelpers import default_pool
 
 import loopkit
 
@@ -329,12 +330,12 @@ def test_close_shuts_the_default_executor_down_without_waiting(
 
     any_loop.run_in_executor(None, blocker)
     assert started.wait(5)
-    executor: concurrent.futures.ThreadPoolExecutor = any_loop._default_executor  # type: ignore[attr-defined]
+    executor: concurrent.futures.ThreadPoolExecutor = default_pool(any_loop)
     try:
         any_loop.close()  # returns although blocker() is still running
         assert not release.is_set()
         assert executor._shutdown  # type: ignore[attr-defined]
-        assert any_loop._default_executor is None  # type: ignore[attr-defined]
+        assert default_pool(any_loop) is None  # type: ignore[attr-defined]
     finally:
         release.set()
         executor.shutdown(wait=True)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from executorhelpers import default_pool
 
 import loopkit
 from loopkit.plugins.executor.elastic import ENV_IDLE, ElasticThreadPoolExecutor
@@ -49,8 +50,8 @@ def test_run_in_executor_runs_in_a_named_thread(loop: asyncio.AbstractEventLoop)
         loop.run_in_executor(None, lambda: threading.current_thread().name)
     )
     assert name.startswith("asyncio_")
-    assert isinstance(loop._default_executor, ElasticThreadPoolExecutor)  # type: ignore[attr-defined]
-    assert isinstance(loop._default_executor, concurrent.futures.ThreadPoolExecutor)  # type: ignore[attr-defined]
+    assert isinstance(default_pool(loop), ElasticThreadPoolExecutor)  # type: ignore[attr-defined]
+    assert isinstance(default_pool(loop), concurrent.futures.ThreadPoolExecutor)  # type: ignore[attr-defined]
 
 
 def test_an_exception_reaches_the_caller(loop: asyncio.AbstractEventLoop) -> None:
@@ -70,7 +71,7 @@ def test_idle_workers_exit_and_new_work_starts_new_ones(loop: asyncio.AbstractEv
         )
 
     loop.run_until_complete(burst())
-    pool = loop._default_executor  # type: ignore[attr-defined]
+    pool = default_pool(loop)
     assert len(pool._threads) == 4
     assert wait_until(lambda: not pool._threads), "idle workers did not exit"
     assert wait_until(lambda: not workers())
@@ -87,7 +88,7 @@ def test_a_steady_trickle_reuses_its_worker(loop: asyncio.AbstractEventLoop) -> 
     for number in range(20):
         assert loop.run_until_complete(loop.run_in_executor(None, abs, -number)) == number
         time.sleep(0.01)
-    assert len(loop._default_executor._threads) <= 2  # type: ignore[attr-defined]
+    assert len(default_pool(loop)._threads) <= 2  # type: ignore[attr-defined]
 
 
 def test_shutdown_default_executor_joins_the_workers(loop: asyncio.AbstractEventLoop) -> None:

@@ -279,7 +279,7 @@ def test_poller_backends_all_read_pipes(poller_loop: asyncio.AbstractEventLoop) 
         writer = threading.Thread(target=_write_and_close, args=(wfd, b"x" * 300_000))
         writer.start()
         await proto.lost
-        writer.join()
+        own_blocking_call(writer.join)
         return bytes(proto.data)
 
     assert poller_loop.run_until_complete(asyncio.wait_for(main(), 10)) == b"x" * 300_000

@@ -18,6 +18,8 @@ import pytest
 aiodns = pytest.importorskip("aiodns")
 pycares = pytest.importorskip("pycares")
 
+from executorhelpers import default_pool  # noqa: E402
+
 import loopkit  # noqa: E402
 from loopkit.plugins.resolver import aiodns as backend  # noqa: E402
 
@@ -151,7 +153,7 @@ def test_no_thread_per_lookup_and_the_channel_closes_with_the_loop() -> None:
             )
 
         assert all(run(loop, many()))
-        assert loop._default_executor is None  # type: ignore[attr-defined]
+        assert default_pool(loop) is None  # type: ignore[attr-defined]
         assert threading.active_count() == threads_before
         resolver = backend.services(loop).peek_state(backend.STATE_KEY)
         assert resolver is not None

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 import pytest
+from executorhelpers import default_pool
 
 
 async def _open(factory: Any, **kwargs: Any) -> tuple[Any, Any]:
@@ -97,7 +98,7 @@ def test_numeric_addresses_need_no_name_service(run: Any, loop: Any, echo: Any) 
         transport.close()
 
     run(main())
-    assert loop._default_executor is None
+    assert default_pool(loop) is None
 
 
 def test_family_alone_gives_an_unbound_socket(run_any: Any, recorder: Any, echo: Any) -> None:
