@@ -123,7 +123,7 @@ def test_the_startup_benchmark_prints_one_row_per_variant() -> None:
     )
     rows = [line for line in done.stdout.splitlines() if line.startswith("| `")]
     assert [row.split("|")[1].strip() for row in rows] == ["`asyncio`", "`loopkit[udp]`"]
-    assert all(len(row.split("|")) == 11 for row in rows)  # loop + 8 columns
+    assert all(len(row.split("|")) == 13 for row in rows)  # loop + 8 columns + 2 vs asyncio
     assert "plugin packages imported: executor, pollers, resolver, udp\n" in done.stdout
 
 
