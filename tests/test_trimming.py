@@ -115,7 +115,7 @@ STARTUP = Path(__file__).resolve().parent.parent / "benchmarks" / "startup.py"
 
 def test_the_startup_benchmark_prints_one_row_per_variant() -> None:
     done = subprocess.run(
-        [sys.executable, str(STARTUP), "--repeats", "1", "--variants", "asyncio,loopkit[udp]"],
+        [sys.executable, str(STARTUP), "--smoke", "--variants", "asyncio,loopkit[udp]"],
         capture_output=True,
         text=True,
         timeout=60,
