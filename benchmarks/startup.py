@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/startup.py [--repeats N] [--variants NAME[,NAME]]
                                  [--clock wall|cpu] [--markdown FILE] [--json FILE]
-                                 [--rst FILE]
+                                 [--rst FILE] [--python LABEL=PATH ...] [--smoke]
 
 For each variant (asyncio, uvloop when importable, the full loopkit loop and
 trimmed loopkit loops) a **fresh interpreter** imports the library, makes a
@@ -19,7 +19,17 @@ first loop and then makes and closes a series of further loops, and reports:
 - import and first loop together: what an application waits before its
   loop can run;
 - the resident memory (``/proc/self/statm``) after the first loop, and its
-  growth since the interpreter started.
+  growth since the interpreter started;
+- against the ``asyncio`` row: import + first loop as a ratio of asyncio's,
+  and the resident memory over asyncio's (issue 16's targets are
+  ``loopkit[]`` <= 1.15x and +1.5 MiB, ``loopkit[tcp]`` <= 1.2x and +2 MiB,
+  ``loopkit`` <= 1.4x on the CPU clock).
+
+``--python LABEL=PATH`` measures the loopkit variants again with another
+interpreter (a virtual environment with a regular ``pip install .``, or one
+with an older loopkit), interleaved with the rest of the run: its rows are
+labelled ``variant (LABEL)``. ``--smoke`` is one quick round without the
+warm-up, for CI.
 
 Processes are interleaved like the main runner's: each repeat measures every
 variant once, in an order rotated between repeats. Cells are the median
@@ -117,6 +127,24 @@ COLUMNS = (
     ("rss_growth", "RSS growth (MiB)", "mib"),
 )
 
+#: Columns relative to the ``asyncio`` row, when it was measured.
+RELATIVE = ("vs asyncio (import + 1st loop)", "RSS over asyncio (MiB)")
+
+
+def row_name(variant: str, label: str) -> str:
+    """The table's name for ``variant`` measured with the interpreter ``label``."""
+    return f"{variant} ({label})" if label else variant
+
+
+def rows_to_measure(
+    variants: Sequence[str], pythons: Sequence[tuple[str, str]]
+) -> list[tuple[str, str, str | None]]:
+    """(row name, variant, interpreter) for every row of the run."""
+    rows: list[tuple[str, str, str | None]] = [(v, v, None) for v in variants]
+    for label, path in pythons:
+        rows.extend((row_name(v, label), v, path) for v in variants if v.startswith("loopkit"))
+    return rows
+
 
 def child_code(variant: str) -> str:
     """The ``python -c`` program that measures ``variant``."""
@@ -139,14 +167,20 @@ def _child_env() -> dict[str, str]:
     }
 
 
-def measure(variant: str) -> dict[str, Any]:
+#: The children run in the root folder: a source tree as the current folder
+#: (first on ``sys.path``) would shadow the installed package being measured.
+_NEUTRAL_CWD = os.path.abspath(os.sep)
+
+
+def measure(variant: str, python: str | None = None) -> dict[str, Any]:
     """One fresh interpreter's record for ``variant``; RuntimeError on failure."""
     done = subprocess.run(
-        [sys.executable, "-c", child_code(variant)],
+        [python or sys.executable, "-c", child_code(variant)],
         capture_output=True,
         text=True,
         timeout=120,
         env=_child_env(),
+        cwd=_NEUTRAL_CWD,
         check=False,
     )
     lines = done.stdout.strip().splitlines()
@@ -187,7 +221,9 @@ def table_rows(
     records: Sequence[dict[str, Any]], variants: Sequence[str], clock: str
 ) -> list[list[str]]:
     """Header row, then one row per variant: median (min..max) per column."""
-    rows = [["loop", *(title for _, title, _ in COLUMNS)]]
+    base = [r for r in records if r["variant"] == "asyncio"]
+    relative = bool(base)
+    rows = [["loop", *(title for _, title, _ in COLUMNS), *(RELATIVE if relative else ())]]
     for variant in variants:
         mine = [r for r in records if r["variant"] == variant]
         if not mine:
@@ -195,6 +231,13 @@ def table_rows(
         cells = [f"`{variant}`"]
         for key, _, kind in COLUMNS:
             cells.append(_cell(summarize([_value(r, key, clock) for r in mine]), kind))
+        if relative:
+            total = summarize([_value(r, "total", clock) for r in mine]).median
+            base_total = summarize([_value(r, "total", clock) for r in base]).median
+            rss = summarize([_value(r, "rss", clock) for r in mine]).median
+            base_rss = summarize([_value(r, "rss", clock) for r in base]).median
+            cells.append(f"{total / base_total:.2f}x")
+            cells.append(f"{(rss - base_rss) / 2**20:+.1f}")
         rows.append(cells)
     return rows
 
@@ -202,7 +245,7 @@ def table_rows(
 def table(records: Sequence[dict[str, Any]], variants: Sequence[str], clock: str) -> list[str]:
     """The Markdown table."""
     header, *body = table_rows(records, variants, clock)
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * len(COLUMNS)]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     lines.extend("| " + " | ".join(cells) + " |" for cells in body)
     return lines
 
@@ -239,9 +282,26 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--markdown", type=Path, default=None, help="also write the report here")
     parser.add_argument("--json", type=Path, default=None, help="write every record here")
     parser.add_argument("--rst", type=Path, default=None, help="write the table as RST here")
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH",
+        help="also measure the loopkit variants with this interpreter (repeatable)",
+    )
+    parser.add_argument("--smoke", action="store_true", help="one quick round, no warm-up (for CI)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    pythons = []
+    for item in args.python:
+        label, sep, path = item.partition("=")
+        if not sep or not label or not path:
+            parser.error(f"--python takes LABEL=PATH, not {item!r}")
+        pythons.append((label, path))
+    args.python = pythons
+    if args.smoke:
+        args.repeats = 1
     if args.variants is None:
         args.variants = [
             name for name in VARIANTS if name != "uvloop" or loops.is_available("uvloop")
@@ -254,22 +314,26 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
-    variants: list[str] = args.variants
+    plan = rows_to_measure(args.variants, args.python)
+    variants = [name for name, _, _ in plan]
     records: list[dict[str, Any]] = []
-    for variant in variants:
-        # Unrecorded: writes bytecode caches, warms the OS file cache.
-        measure(variant)
-    total = args.repeats * len(variants)
+    if not args.smoke:
+        for _, variant, python in plan:
+            # Unrecorded: writes bytecode caches (and the plugin index), warms
+            # the OS file cache.
+            measure(variant, python)
+    total = args.repeats * len(plan)
     step = 0
     for repeat in range(args.repeats):
-        shift = repeat % len(variants)
-        for variant in variants[shift:] + variants[:shift]:
+        shift = repeat % len(plan)
+        for name, variant, python in plan[shift:] + plan[:shift]:
             step += 1
-            record = measure(variant)
+            record = measure(variant, python)
+            record["variant"] = name
             record["repeat"] = repeat
             records.append(record)
             print(
-                f"[{step}/{total}] {variant}: import {record[f'import_{args.clock}'] * 1e3:.1f} ms",
+                f"[{step}/{total}] {name}: import {record[f'import_{args.clock}'] * 1e3:.1f} ms",
                 file=sys.stderr,
             )
 
@@ -279,6 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"- Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
         f"{os.cpu_count()} CPUs; {args.clock} clock; {args.repeats} fresh process(es) per "
         f"variant, interleaved; cells: median (min..max)",
+        *(f"- ({label}): {path}" for label, path in args.python),
         "- modules: entries added to sys.modules since interpreter start-up; RSS growth: "
         "since interpreter start-up",
         "",

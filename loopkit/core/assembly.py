@@ -2,8 +2,9 @@
 
 Theory of operation
 -------------------
-1. *Discovery* reads the ``loopkit`` entry-point group (cached; see
-   :func:`refresh_plugins`). Nothing is imported yet.
+1. *Discovery* reads the ``loopkit`` entry-point group (see
+   :mod:`loopkit.core.discovery`: by hand, through an index on disk, and not
+   at all when only built-in plugins are named). Nothing is imported yet.
 2. *Selection* decides which plugins a loop gets, from ``plugins=`` /
    ``exclude=`` or the ``LOOPKIT_*`` environment variables, adding the
    essential plugins, the built-in pollers and whatever the chosen plugins
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
-from loopkit.core import catalog
+from loopkit.core import catalog, discovery
 from loopkit.core.backends import ExecutorInfo, ResolverInfo
 from loopkit.core.errors import (
     AssemblyError,
@@ -47,15 +48,12 @@ from loopkit.core.errors import (
     PluginNotEnabledError,
     UnknownNameError,
 )
-from loopkit.core.hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME, LoopkitSpec
+from loopkit.core.hookspecs import PROJECT_NAME, LoopkitSpec
 from loopkit.core.kernel import KernelLoop
 from loopkit.core.poller import PollerInfo
 
 if TYPE_CHECKING:
-    # Imported by discover() when a loop is first made: importlib.metadata
-    # brings in email, zipfile, csv and more (about 45 modules, ~17 ms), which
-    # a program that imports loopkit without making a loop need not pay for.
-    import importlib.metadata
+    from loopkit.core.discovery import Distribution, EntryPoint
 
 #: Environment variables read when the matching argument is not given.
 ENV_POLLER = "LOOPKIT_POLLER"
@@ -180,12 +178,10 @@ def _choose(kind: str, table: Mapping[str, tuple[Any, str]], name: str, assembly
 
 
 @functools.cache
-def discover() -> dict[str, importlib.metadata.EntryPoint]:
+def discover() -> dict[str, EntryPoint]:
     """Entry points of the ``loopkit`` group by name (cached until refreshed)."""
-    import importlib.metadata
-
-    found: dict[str, importlib.metadata.EntryPoint] = {}
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    found: dict[str, EntryPoint] = {}
+    for entry_point in discovery.scan_entry_points():
         previous = found.get(entry_point.name)
         if previous is not None and previous.value != entry_point.value:
             raise AssemblyError(
@@ -207,26 +203,39 @@ def refresh_plugins() -> None:
     discover.cache_clear()
     _dist_name_version.cache_clear()
     _offers.clear()
+    _builtin_entry_points.cache_clear()
     with _cache_lock:
         _assemblies.clear()
 
 
 @functools.cache
-def _dist_name_version(dist: importlib.metadata.Distribution) -> tuple[str, str]:
-    """A distribution's name and version, its metadata parsed once.
+def _dist_name_version(dist: Distribution) -> tuple[str, str]:
+    """A distribution's name and version (its metadata headers, read by hand)."""
+    return dist.name_version()
 
-    On Python 3.11 every access to ``Distribution.name`` or ``.version``
-    reads the METADATA file again and runs it through the email parser;
-    asking each entry point's distribution for both made that a dozen or
-    more parses of the same file for one loop (most of the first loop's
-    construction time). Entry points of one distribution share one
-    ``Distribution`` object, so caching by object parses each file once.
+
+def _installed(
+    plugins: list[PluginSpec] | None, names: Iterable[str], autoload: bool
+) -> Mapping[str, EntryPoint]:
+    """The entry points a selection needs: loopkit's own, or all installed.
+
+    A selection that names only built-in plugins, and autoloads no third-party
+    one, is served from loopkit's own table without touching the disk.
     """
-    metadata = dist.metadata
-    return metadata["Name"], metadata["Version"]
+    if plugins is None and autoload:
+        return discover()
+    named = [spec for spec in plugins or () if isinstance(spec, str)]
+    if all(name in discovery.BUILTIN for name in (*named, *names)):
+        return _builtin_entry_points()
+    return discover()
 
 
-def _dist_label(entry_point: importlib.metadata.EntryPoint) -> str:
+@functools.cache
+def _builtin_entry_points() -> dict[str, EntryPoint]:
+    return discovery.builtin_entry_points()
+
+
+def _dist_label(entry_point: EntryPoint) -> str:
     dist = entry_point.dist
     if dist is None:
         return "an unknown distribution"
@@ -249,7 +258,7 @@ def _plugin_key(spec: PluginSpec) -> Any:
     return spec if isinstance(spec, str) else ("object", id(spec))
 
 
-def _load(name: str, entry_point: importlib.metadata.EntryPoint) -> object:
+def _load(name: str, entry_point: EntryPoint) -> object:
     try:
         return entry_point.load()
     except Exception as exc:
@@ -273,12 +282,14 @@ def _select(
     autoload_third_party: bool,
     enable: Iterable[str] = (),
 ) -> tuple[
-    list[tuple[str, object, importlib.metadata.EntryPoint | None]],
+    list[tuple[str, object, EntryPoint | None]],
     list[tuple[str, str]],
 ]:
     """Import the selected plugins; return them and the skipped ones."""
-    installed = discover()
     excluded = set(exclude)
+    plugins = None if plugins is None else list(plugins)
+    enable = tuple(enable)
+    installed = _installed(plugins, (*excluded, *enable), autoload_third_party)
     for name in sorted(excluded):
         if name not in installed:
             raise UnknownNameError(
@@ -335,7 +346,7 @@ def _select(
                 f"installation is broken (reinstall loopkit)"
             )
 
-    chosen: list[tuple[str, object, importlib.metadata.EntryPoint | None]] = []
+    chosen: list[tuple[str, object, EntryPoint | None]] = []
     skipped: list[tuple[str, str]] = []
     seen: set[str] = set()
     pending = list(explicit.items())
@@ -368,6 +379,8 @@ def _select(
                 raise AssemblyError(
                     f"plugin {name!r} requires plugin {required!r}, which is excluded"
                 )
+            if required not in installed and installed is _builtin_entry_points():
+                installed = discover()  # a plugin object may require a foreign one
             if required not in installed:
                 raise AssemblyError(
                     f"plugin {name!r} requires plugin {required!r}, which is not "
@@ -532,7 +545,7 @@ def _loop_getattr(self: Any, name: str) -> Any:
 
 
 def _dist_of(
-    entry_point: importlib.metadata.EntryPoint | None,
+    entry_point: EntryPoint | None,
 ) -> tuple[str | None, str | None]:
     if entry_point is None or entry_point.dist is None:
         return None, None
@@ -689,7 +702,7 @@ def _pick(
 
 
 def _build(
-    chosen: list[tuple[str, object, importlib.metadata.EntryPoint | None]],
+    chosen: list[tuple[str, object, EntryPoint | None]],
     skipped: list[tuple[str, str]],
     excluded: frozenset[str],
     resolver: tuple[str | None, bool] = (None, False),
