@@ -68,6 +68,7 @@ BUILTIN: dict[str, str] = {
     "signals": "loopkit.plugins.signals",
     "subprocess": "loopkit.plugins.subprocess",
     "tcp": "loopkit.plugins.tcp",
+    "tls": "loopkit.plugins.tls",
     "unix": "loopkit.plugins.unix",
 }
 

@@ -10,9 +10,10 @@ The loop methods it contributes are plain functions taking the loop as
 * :mod:`~loopkit.plugins.tcp.sockcalls`: sock_recv, sock_sendall, ...;
 * :mod:`~loopkit.plugins.tcp.sendfile`: sendfile and sock_sendfile.
 
-The stream transport, the Server, the TLS layer and ``start_tls`` are the
-shared ones of :mod:`loopkit.transports` (the unix family and a third
-party's stream family use the same), reached through :mod:`loopkit.plugin`.
+The stream transport, the Server and the TLS layer are the shared ones of
+:mod:`loopkit.transports` (the unix family and a third party's stream family
+use the same), reached through :mod:`loopkit.plugin`; ``start_tls`` comes
+from the tls plugin, which this one requires.
 
 This module must never hold per-loop state: the shared buffers are the
 loop's (kernel services), everything else the transports'.
@@ -22,14 +23,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopkit.plugin import hookimpl, start_tls
+from loopkit.plugin import hookimpl
 from loopkit.plugins.tcp import connect, listen, sendfile, sockcalls
 
 
 @hookimpl
 def loopkit_requires() -> list[str]:
-    """Host names are resolved by the resolver plugin."""
-    return ["resolver"]
+    """Host names are resolved by the resolver plugin; start_tls is the tls plugin's."""
+    return ["resolver", "tls"]
 
 
 @hookimpl
@@ -39,7 +40,6 @@ def loopkit_provides() -> list[str]:
         "create_connection",
         "connect_accepted_socket",
         "create_server",
-        "start_tls",
         "sendfile",
         "sock_sendfile",
         "sock_recv",
@@ -57,7 +57,6 @@ def loopkit_loop_methods() -> dict[str, Any]:
         "create_connection": connect.create_connection,
         "connect_accepted_socket": connect.connect_accepted_socket,
         "create_server": listen.create_server,
-        "start_tls": start_tls,
         "sendfile": sendfile.sendfile,
         "sock_sendfile": sendfile.sock_sendfile,
         "sock_recv": sockcalls.sock_recv,

@@ -25,6 +25,12 @@ from loopkit.plugins.unix import connect, server
 
 
 @hookimpl
+def loopkit_requires() -> list[str]:
+    """start_tls on Unix connections is the tls plugin's (not tcp's)."""
+    return ["tls"]
+
+
+@hookimpl
 def loopkit_provides() -> list[str]:
     """The loop methods this plugin adds (read to explain them on loops without it)."""
     return [

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from unixhelpers import Collector, Echo
 
+import loopkit
+
 pytest.importorskip("loopkit.transports.tls.layer")
 trustme = pytest.importorskip("trustme")
 
@@ -91,10 +93,16 @@ def test_wrong_host_name_fails_the_handshake_only(
     run_any(main())
 
 
+@pytest.mark.parametrize(
+    "choices",
+    [{}, {"exclude": ["tcp"]}, {"plugins": ["unix"]}],
+    ids=["default", "without-tcp", "unix-only"],
+)
 def test_start_tls_on_a_unix_connection(
-    run: Any, tmp_path: Path, server_ctx: Any, client_ctx: Any
+    tmp_path: Path, server_ctx: Any, client_ctx: Any, choices: dict[str, Any]
 ) -> None:
-    """Plain first, then upgraded in place with loop.start_tls / StreamWriter.start_tls."""
+    """Plain first, then upgraded in place with loop.start_tls / StreamWriter.start_tls,
+    also on loops without the tcp plugin: start_tls belongs to the tls plugin."""
     path = str(tmp_path / "starttls.sock")
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -121,4 +129,11 @@ def test_start_tls_on_a_unix_connection(
         server.close()
         await server.wait_closed()
 
-    run(main())
+    loop = loopkit.new_event_loop(**choices)
+    try:
+        if choices:
+            with pytest.raises(loopkit.PluginNotEnabledError, match="'tcp' plugin"):
+                loop.create_server(asyncio.Protocol)  # type: ignore[call-arg]
+        loop.run_until_complete(asyncio.wait_for(main(), 10))
+    finally:
+        loop.close()
