@@ -12,9 +12,15 @@ For every scenario the chart shows each loop's speed relative to asyncio's
 (median against asyncio's median; > 1 means faster, whatever the unit), with
 a whisker from the lowest to the highest per-repeat ratio (each repeat's
 value against asyncio's value in the same repeat: the runs are interleaved,
-so the two saw the same machine), on a logarithmic axis so that 2x faster and 2x slower are
-the same distance from the line at 1.0. ``--rst`` writes the same numbers
-as a reStructuredText table for the documentation.
+so the two saw the same machine), as horizontal bars on a logarithmic axis
+so that 2x faster and 2x slower are the same distance from the line at 1.0.
+A saved run is redrawn without measuring anything again::
+
+    python benchmarks/chart.py docs/measured/benchmarks-py311.json \\
+        --png docs/measured/ratios-py311.png
+
+``--rst`` writes the same numbers as a reStructuredText table for the
+documentation.
 
 matplotlib is needed only for the PNG (it is in the ``benchmarks`` extra,
 never a runtime dependency of loopkit). This module reads numbers; it never
@@ -25,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import textwrap
@@ -99,102 +104,102 @@ def compared_loops(rows: Sequence[Row]) -> list[str]:
     return list(seen)
 
 
-#: At most this many scenarios side by side; more are split over stacked panels.
-PANEL_SCENARIOS = 14
+#: The chart's size on a documentation page: the PNG is drawn at the width it
+#: is shown at (about 900 px in a 1280 px browser window), so that a 10-point
+#: label is about 14 px on screen, never scaled down to a few pixels.
+WIDTH_INCHES = 9.0
+DPI = 100
+#: Height of one scenario's row of bars, and what the title, legend and axis need.
+ROW_INCHES = 0.36
+MARGIN_INCHES = 1.6
+FONT_POINTS = 10
 
 
 def write_png(rows: Sequence[Row], path: Path, title: str) -> None:
-    """Grouped bars of ratios vs asyncio per scenario, a line at 1.0, log scale.
+    """Horizontal bars of ratios vs asyncio, one row per scenario, log scale.
 
-    A long run is drawn as several panels, one above the other, on the same
-    scale, so that the chart keeps a readable shape on a documentation page.
+    Scenario names sit on the left, horizontally, where they are read
+    without tilting the head; the bars grow from the line at 1.0 (right:
+    faster than asyncio, left: slower), and the figure grows in height
+    with the number of scenarios instead of shrinking its text.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = max(1, math.ceil(len(rows) / PANEL_SCENARIOS))
-    per_panel = max(1, math.ceil(len(rows) / panels))
-    chunks = [rows[i : i + per_panel] for i in range(0, len(rows), per_panel)] or [rows]
+    rows = sorted(rows, key=lambda row: row.scenario.name)
     all_ratios = [r for row in rows for trio in row.ratios.values() for r in trio]
     low = min([0.5, *all_ratios]) * 0.8
-    high = max([2.0, *all_ratios]) * 1.25
-    figure, grid = plt.subplots(
-        len(chunks),
-        1,
-        figsize=(max(6.0, 0.9 * per_panel + 2), 4.5 * len(chunks)),
-        dpi=110,
-        squeeze=False,
-    )
-    others = compared_loops(rows)
-    for number, (axes, chunk) in enumerate(zip(grid[:, 0], chunks, strict=True)):
-        _draw_panel(axes, chunk, others, (low, high), per_panel)
-        if number == 0:
-            # Wrapped to the figure's width: a run of few scenarios makes a narrow chart.
-            axes.set_title(textwrap.fill(title, int(figure.get_figwidth() * 11)), fontsize=9)
-            axes.legend(fontsize=8, loc="upper left")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    high = max([2.0, *all_ratios]) * 1.6
+    with plt.rc_context({"font.size": FONT_POINTS}):
+        figure, axes = plt.subplots(
+            figsize=(WIDTH_INCHES, MARGIN_INCHES + ROW_INCHES * max(1, len(rows))),
+            dpi=DPI,
+        )
+        _draw_bars(axes, rows, compared_loops(rows), (low, high))
+        # Wrapped to the figure's width: a long title must not be cut off.
+        axes.set_title(textwrap.fill(title, 90), fontsize=FONT_POINTS)
+        axes.legend(loc="lower right", framealpha=0.95)
+        figure.tight_layout()
+        figure.savefig(path)
+        plt.close(figure)
 
 
-def _draw_panel(
-    axes: Any, rows: Sequence[Row], others: Sequence[str], limits: Any, slots: int
-) -> None:
-    """One panel's bars, whiskers, labels and axis (``limits``: the y range;
-    ``slots``: scenario places on the x axis, the same in every panel)."""
+def _draw_bars(axes: Any, rows: Sequence[Row], others: Sequence[str], limits: Any) -> None:
+    """Bars, whiskers, value labels and axes (``limits``: the ratio axis's range)."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-    width = 0.8 / max(1, len(others))
+    height = 0.8 / max(1, len(others))
     for index, loop in enumerate(others):
-        xs, medians, low_err, high_err, ends = [], [], [], [], []
+        ys, medians, low_err, high_err, ends = [], [], [], [], []
         for position, row in enumerate(rows):
-            x = position - 0.4 + width * (index + 0.5)
+            # The first loop on top within its scenario's row.
+            y = position - 0.4 + height * (index + 0.5)
             if loop not in row.ratios:
-                axes.annotate("n/a", (x, 1.0), ha="center", va="bottom", fontsize=7)
+                axes.annotate("n/a", (1.0, y), ha="left", va="center", fontsize=FONT_POINTS - 2)
                 continue
             median, low, high = row.ratios[loop]
-            xs.append(x)
+            ys.append(y)
             medians.append(median)
             low_err.append(max(0.0, median - low))
             high_err.append(max(0.0, high - median))
             ends.append(high if median >= 1 else low)
-        # Bars grow from the asyncio line: up when faster, down when slower.
-        axes.bar(
-            xs,
+        # Bars grow from the asyncio line: right when faster, left when slower.
+        axes.barh(
+            ys,
             [median - 1.0 for median in medians],
-            bottom=1.0,
-            width=width * 0.9,
+            left=1.0,
+            height=height * 0.9,
             label=loop,
             color=COLOURS.get(loop),
-            yerr=[low_err, high_err],
+            xerr=[low_err, high_err],
             capsize=2,
             error_kw={"elinewidth": 0.8, "ecolor": "#444444"},
         )
-        for x, median, end in zip(xs, medians, ends, strict=True):
+        for y, median, end in zip(ys, medians, ends, strict=True):
             axes.annotate(
                 f"{median:.2f}",
-                (x, end),
+                (end, y),
                 textcoords="offset points",
-                xytext=(0, 2 if median >= 1 else -2),
-                ha="center",
-                va="bottom" if median >= 1 else "top",
-                fontsize=7,
+                xytext=(3 if median >= 1 else -3, 0),
+                ha="left" if median >= 1 else "right",
+                va="center",
+                fontsize=FONT_POINTS - 2,
             )
-    axes.axhline(1.0, color="black", linewidth=1.0, label=f"{REFERENCE} (= 1.0)")
-    axes.set_yscale("log")
+    axes.axvline(1.0, color="black", linewidth=1.0, label=f"{REFERENCE} (= 1.0)")
+    axes.set_xscale("log")
     low, high = limits
-    axes.set_ylim(low, high)
+    axes.set_xlim(low, high)
     ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16) if low <= t <= high]
-    axes.yaxis.set_major_locator(FixedLocator(ticks))
-    axes.yaxis.set_minor_locator(NullLocator())
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
-    axes.set_xticks(range(len(rows)))
-    axes.set_xticklabels([row.scenario.name for row in rows], rotation=35, ha="right")
-    axes.set_xlim(-0.6, slots - 0.4)
-    axes.set_ylabel(f"speed relative to {REFERENCE} (> 1: faster)")
-    axes.grid(axis="y", linewidth=0.4, alpha=0.6)
+    axes.xaxis.set_major_locator(FixedLocator(ticks))
+    axes.xaxis.set_minor_locator(NullLocator())
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
+    axes.set_yticks(range(len(rows)))
+    axes.set_yticklabels([row.scenario.name for row in rows])
+    axes.set_ylim(len(rows) - 0.5, -0.5)  # the first scenario at the top
+    axes.set_xlabel(f"speed relative to {REFERENCE} (> 1: faster)")
+    axes.grid(axis="x", linewidth=0.4, alpha=0.6)
 
 
 def rst_table(rows: Sequence[Row], loop_names: Sequence[str]) -> list[str]:
@@ -228,9 +233,10 @@ def rst_table(rows: Sequence[Row], loop_names: Sequence[str]) -> list[str]:
 def default_title(payload: Mapping[str, Any]) -> str:
     """Python version, loop versions, repeats and clock, from the payload."""
     versions = ", ".join(f"{name} {version}" for name, version in payload["loops"].items())
+    tuned = "; glibc allocator thresholds fixed" if payload.get("malloc_tuned") else ""
     return (
         f"Python {payload['python']}; {versions}; "
-        f"{payload['repeats']} repeats, {payload['clock']} clock"
+        f"{payload['repeats']} repeats, {payload['clock']} clock{tuned}"
     )
 
 

@@ -25,3 +25,9 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(asyncio|collections|contextlib|threading|socket|ssl|_pytest|pytest)(\..*)?"),
     (r"py:class", r"loopkit\.testing\.faults\.plan\._Scripted"),
 ]
+
+# Fit a 1280 px window: a wider body than alabaster's 940 px and tables that
+# scroll by themselves (docs/_static/loopkit.css).
+html_static_path = ["_static"]
+html_css_files = ["loopkit.css"]
+html_theme_options = {"page_width": "auto", "fixed_sidebar": False}
