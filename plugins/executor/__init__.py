@@ -171,13 +171,32 @@ def loopkit_executors() -> list[ExecutorInfo]:
     return [threads.INFO, elastic.INFO]
 
 
+def _get_pool(loop: Any) -> concurrent.futures.ThreadPoolExecutor | None:
+    return executor_state(loop).pool
+
+
+def _set_pool(loop: Any, pool: concurrent.futures.ThreadPoolExecutor | None) -> None:
+    executor_state(loop).pool = pool
+
+
+#: asyncio's own name for the default pool, for code written against asyncio's
+#: internals: CPython's asyncio test harness reads ``loop._default_executor``
+#: to shut the pool down after each test. The plugin's state stays the truth;
+#: this is a view of it on the loop class (the plugin never reads or writes a
+#: loop's private attribute itself).
+_ASYNCIO_COMPATIBLE_POOL = property(
+    _get_pool, _set_pool, doc="The default pool (asyncio's private name for it), or None."
+)
+
+
 @hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
-    """The executor part of the loop API (the pool slot is set per loop, below)."""
+    """The executor part of the loop API, and asyncio's name for the pool."""
     return {
         "run_in_executor": run_in_executor,
         "set_default_executor": set_default_executor,
         "shutdown_default_executor": shutdown_default_executor,
+        "_default_executor": _ASYNCIO_COMPATIBLE_POOL,
     }
 
 
