@@ -8,10 +8,10 @@ loop per thread, ``get_event_loop`` semantics) is asyncio's own
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from typing import Any
 
-from loopkit.core.assembly import PluginSpec, new_event_loop
+from loopkit.core.assembly import new_event_loop
+from loopkit.core.names import Names, PluginSpecs, name_list
 
 
 class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
@@ -28,18 +28,18 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
         self,
         *,
         poller: str | None = None,
-        plugins: Iterable[PluginSpec] | None = None,
-        exclude: Iterable[str] | None = None,
-        enable: Iterable[str] | None = None,
+        plugins: PluginSpecs | None = None,
+        exclude: Names | None = None,
+        enable: Names | None = None,
         resolver: str | None = None,
         executor: str | None = None,
     ) -> None:
         super().__init__()
         self._loop_options: dict[str, Any] = {
             "poller": poller,
-            "plugins": None if plugins is None else list(plugins),
-            "exclude": None if exclude is None else list(exclude),
-            "enable": None if enable is None else list(enable),
+            "plugins": name_list(plugins, "plugins"),
+            "exclude": name_list(exclude, "exclude"),
+            "enable": name_list(enable, "enable"),
             "resolver": resolver,
             "executor": executor,
         }
@@ -49,12 +49,28 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
         return new_event_loop(**self._loop_options)
 
 
-def install(**options: Any) -> EventLoopPolicy:
+def install(
+    *,
+    poller: str | None = None,
+    plugins: PluginSpecs | None = None,
+    exclude: Names | None = None,
+    enable: Names | None = None,
+    resolver: str | None = None,
+    executor: str | None = None,
+) -> EventLoopPolicy:
     """Make loopkit the loop of ``asyncio.run()`` and ``asyncio.new_event_loop()``.
 
-    Sets an :class:`EventLoopPolicy` (with ``options`` for every loop) as the
-    asyncio policy and returns it.
+    Sets an :class:`EventLoopPolicy` (with these options, those of
+    :func:`loopkit.new_event_loop`, for every loop) as the asyncio policy and
+    returns it.
     """
-    policy = EventLoopPolicy(**options)
+    policy = EventLoopPolicy(
+        poller=poller,
+        plugins=plugins,
+        exclude=exclude,
+        enable=enable,
+        resolver=resolver,
+        executor=executor,
+    )
     asyncio.set_event_loop_policy(policy)
     return policy

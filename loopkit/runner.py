@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from loopkit.core.assembly import PluginSpec, new_event_loop
+from loopkit.core.assembly import new_event_loop
+from loopkit.core.names import Names, PluginSpecs, name_list
 
 _T = TypeVar("_T")
 
@@ -22,9 +23,9 @@ def run(
     *,
     debug: bool | None = None,
     poller: str | None = None,
-    plugins: Iterable[PluginSpec] | None = None,
-    exclude: Iterable[str] | None = None,
-    enable: Iterable[str] | None = None,
+    plugins: PluginSpecs | None = None,
+    exclude: Names | None = None,
+    enable: Names | None = None,
     resolver: str | None = None,
     executor: str | None = None,
 ) -> _T:
@@ -36,9 +37,9 @@ def run(
     factory = functools.partial(
         new_event_loop,
         poller=poller,
-        plugins=None if plugins is None else list(plugins),
-        exclude=None if exclude is None else list(exclude),
-        enable=None if enable is None else list(enable),
+        plugins=name_list(plugins, "plugins"),
+        exclude=name_list(exclude, "exclude"),
+        enable=name_list(enable, "enable"),
         resolver=resolver,
         executor=executor,
     )

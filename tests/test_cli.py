@@ -49,8 +49,8 @@ def test_show_lists_plugins_pollers_and_every_abstract_method() -> None:
     result = run_cli()
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert f"loopkit {loopkit.__version__}" in out
-    assert "resolver" in out and f"[loopkit {loopkit.__version__}]" in out
+    assert f"loopkit {loopkit.__version__} (distribution loopkit-asyncio)" in out
+    assert "resolver" in out and f"[loopkit-asyncio {loopkit.__version__}]" in out
     assert "adds getaddrinfo, getnameinfo" in out
     chosen = loopkit.assemble().available_pollers()[0]
     assert f"poller: {chosen}" in out
@@ -190,3 +190,123 @@ def test_show_explains_a_clash_between_two_installed_plugins(tmp_path: Path) -> 
     resolved = run_cli("--exclude", "clashtwo", PYTHONPATH=str(tmp_path))
     assert resolved.returncode == 0, resolved.stderr
     assert "CONFLICTS" not in resolved.stdout
+
+
+def test_a_missing_script_is_one_line_and_status_2_as_python(tmp_path: Path) -> None:
+    result = run_cli("run", "nope.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"python -m loopkit: can't open file {str(tmp_path / 'nope.py')!r}: "
+        "[Errno 2] No such file or directory"
+    ]
+
+
+def test_a_missing_module_is_one_line_and_status_1_as_python(tmp_path: Path) -> None:
+    result = run_cli("run", "-m", "lk_no_such_module", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["python -m loopkit: No module named lk_no_such_module"]
+    package = tmp_path / "lkpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    result = run_cli("run", "-m", "lkpkg", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "python -m loopkit: No module named lkpkg.__main__; 'lkpkg' is a package "
+        "and cannot be directly executed"
+    ]
+
+
+def test_a_failing_script_shows_only_its_own_frames(tmp_path: Path) -> None:
+    script = tmp_path / "boom.py"
+    script.write_text("def fail():\n    raise ValueError('boom')\n\nfail()\n")
+    result = run_cli("run", str(script))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    files = [line for line in lines if line.startswith('  File "')]
+    assert files == [
+        f'  File "{script}", line 4, in <module>',
+        f'  File "{script}", line 2, in fail',
+    ]
+    assert lines[-1] == "ValueError: boom"
+    assert "runpy" not in result.stderr and "cli.py" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "message"),
+    [
+        ((), {"LOOPKIT_POLLER": "bogus"}, "unknown poller 'bogus'"),
+        (("--plugins", "nonesuch"), {}, "unknown plugin 'nonesuch'"),
+        (("--enable", "nonesuch"), {}, "unknown plugin 'nonesuch'"),
+        (("--resolver", "nope"), {}, "unknown resolver 'nope'"),
+        ((), {"LOOPKIT_EXECUTOR": "nope"}, "unknown executor 'nope'"),
+    ],
+)
+def test_bad_settings_fail_before_the_program_starts(
+    tmp_path: Path, options: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    script = tmp_path / "app.py"
+    script.write_text("print('first line ran')\n" + PROGRAM)
+    result = run_cli("run", *options, str(script), **env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        line for line in result.stderr.splitlines() if line.startswith("python -m loopkit: error:")
+    ]
+    assert message in result.stderr
+    assert "never awaited" not in result.stderr
+
+
+def test_help_is_one_usage_and_run_has_its_own() -> None:
+    general = run_cli("--help")
+    assert general.returncode == 0
+    assert "usage: python -m loopkit [show]" in general.stdout
+    assert "usage: usage:" not in general.stdout
+    assert "--enable" in general.stdout and "--version" in general.stdout
+    run_help = run_cli("run", "--help")
+    assert run_help.returncode == 0
+    assert run_help.stdout.startswith(
+        "usage: python -m loopkit run [options] (script.py | -m module)"
+    )
+    assert run_help.stdout != general.stdout
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"loopkit {loopkit.__version__} (loopkit-asyncio, Python ")
+
+
+def test_enable_adds_an_opt_in_plugin_that_the_listing_otherwise_offers() -> None:
+    plain = run_cli()
+    assert plain.returncode == 0, plain.stderr
+    line = next(line for line in plain.stdout.splitlines() if line.startswith("  instruments "))
+    assert "installed, not enabled (opt-in; enable with --enable instruments" in line
+    assert "LOOPKIT_ENABLE=instruments" in line
+    enabled = run_cli("--enable", "instruments")
+    line = next(line for line in enabled.stdout.splitlines() if line.startswith("  instruments "))
+    assert "adds " in line and "not enabled" not in line
+
+
+def test_run_enable_reaches_the_program(tmp_path: Path) -> None:
+    script = tmp_path / "stats.py"
+    script.write_text(
+        "import asyncio\n"
+        "async def main():\n"
+        "    print(callable(getattr(asyncio.get_running_loop(), 'stats', None)))\n"
+        "asyncio.run(main())\n"
+    )
+    assert run_cli("run", str(script)).stdout.strip() == "False"
+    assert run_cli("run", "--enable", "instruments", str(script)).stdout.strip() == "True"
+
+
+def test_the_console_script_calls_itself_by_its_name(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("loopkit")
+    if not script.exists():
+        pytest.skip("the loopkit console script is not installed beside this python")
+    result = subprocess.run(
+        [str(script), "run"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: loopkit run ")
+    assert "loopkit run: error: a script or -m module is required" in result.stderr

@@ -54,3 +54,20 @@ def test_restoring_the_policy_brings_back_asyncios_loop(restore_policy: None) ->
         assert not isinstance(loop, loopkit.KernelLoop)
     finally:
         loop.close()
+
+
+def test_policy_and_install_refuse_a_bare_string_and_take_enable() -> None:
+    with pytest.raises(TypeError, match=r"^plugins must be an iterable of plugin names, not"):
+        loopkit.EventLoopPolicy(plugins="tcp")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^enable must be an iterable of plugin names, not"):
+        loopkit.install(enable="instruments")  # type: ignore[arg-type]
+    previous = asyncio.get_event_loop_policy()
+    try:
+        policy = loopkit.install(enable=["instruments"])
+        loop = policy.new_event_loop()
+        try:
+            assert callable(getattr(loop, "stats", None))
+        finally:
+            loop.close()
+    finally:
+        asyncio.set_event_loop_policy(previous)

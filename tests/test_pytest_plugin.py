@@ -253,3 +253,25 @@ def test_resolver_and_executor_options_shape_the_loops(pytester: pytest.Pytester
     bad = pytester.runpytest("--loopkit", "--loopkit-executor", "nope")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*--loopkit: unknown executor 'nope'; valid executors here: *"])
+
+
+def test_enable_option_and_ini_key_add_an_opt_in_plugin(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_enable_sample="""
+import asyncio
+
+def test_stats():
+    async def main():
+        print("STATS", callable(getattr(asyncio.get_running_loop(), "stats", None)))
+    asyncio.run(main())
+"""
+    )
+    result = pytester.runpytest(
+        "-s", "-p", "no:cacheprovider", "--loopkit", "--loopkit-enable", "instruments"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["loopkit: *plugins: *instruments*", "*STATS True*"])
+    pytester.makeini("[pytest]\nloopkit = true\nloopkit_enable = instruments\n")
+    from_ini = pytester.runpytest("-s", "-p", "no:cacheprovider")
+    from_ini.assert_outcomes(passed=1)
+    from_ini.stdout.fnmatch_lines(["*STATS True*"])

@@ -138,3 +138,21 @@ def test_asyncio_runner_cancels_main_on_keyboard_interrupt() -> None:
     finally:
         restore()
     assert events == ["main cancelled"]
+
+
+def test_run_refuses_a_bare_string_of_plugin_names() -> None:
+    async def main() -> None:
+        pass
+
+    coroutine = main()
+    with pytest.raises(TypeError, match=r"^plugins must be an iterable of plugin names, not"):
+        loopkit.run(coroutine, plugins="tcp")  # type: ignore[arg-type]
+    coroutine.close()
+
+
+def test_run_takes_enable() -> None:
+    async def main() -> bool:
+        return callable(getattr(asyncio.get_running_loop(), "stats", None))
+
+    assert loopkit.run(main(), enable=["instruments"]) is True
+    assert loopkit.run(main()) is False

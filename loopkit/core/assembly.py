@@ -50,6 +50,7 @@ from loopkit.core.errors import (
 )
 from loopkit.core.hookspecs import PROJECT_NAME, LoopkitSpec
 from loopkit.core.kernel import KernelLoop
+from loopkit.core.names import Names, PluginSpec, PluginSpecs, name_list
 from loopkit.core.poller import PollerInfo
 
 if TYPE_CHECKING:
@@ -64,9 +65,7 @@ ENV_ENABLE = "LOOPKIT_ENABLE"
 ENV_RESOLVER = "LOOPKIT_RESOLVER"
 ENV_EXECUTOR = "LOOPKIT_EXECUTOR"
 
-_OWN_DISTRIBUTION = "loopkit"
-
-PluginSpec = str | object
+_OWN_DISTRIBUTION = discovery.OWN_DISTRIBUTION
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ class PluginRecord:
     @property
     def builtin(self) -> bool:
         """Whether the plugin ships with loopkit itself."""
-        return self.distribution == _OWN_DISTRIBUTION
+        return discovery.is_own_name(self.distribution)
 
 
 Backend = PollerInfo | ResolverInfo | ExecutorInfo
@@ -190,7 +189,10 @@ def discover() -> dict[str, EntryPoint]:
                 f"({previous.value}) and {_dist_label(entry_point)} "
                 f"({entry_point.value}); uninstall one of them"
             )
-        found[entry_point.name] = entry_point
+        # The same plugin twice (a stale ``loopkit.egg-info`` of the old
+        # distribution name beside an install): loopkit's own copy wins.
+        if previous is None or not discovery.is_own(previous.dist):
+            found[entry_point.name] = entry_point
     return found
 
 
@@ -305,7 +307,7 @@ def _select(
     explicit: dict[str, object | None] = {}
     if plugins is None:
         for name, entry_point in installed.items():
-            own = _dist_of(entry_point)[0] == _OWN_DISTRIBUTION
+            own = discovery.is_own_name(_dist_of(entry_point)[0])
             if name in excluded or name in catalog.OPT_IN_PLUGINS:
                 continue
             if autoload_third_party or own:
@@ -343,7 +345,7 @@ def _select(
         if name not in installed:
             raise AssemblyError(
                 f"essential plugin {name!r} is not registered: the loopkit "
-                f"installation is broken (reinstall loopkit)"
+                f"installation is broken (reinstall loopkit-asyncio)"
             )
 
     chosen: list[tuple[str, object, EntryPoint | None]] = []
@@ -887,10 +889,12 @@ def _selection(
         exclude = _split_names(environ.get(ENV_EXCLUDE)) or ()
     if enable is None:
         enable = _split_names(environ.get(ENV_ENABLE)) or ()
-    for names, argument in ((exclude, "exclude"), (enable, "enable")):
-        if isinstance(names, str):
-            raise TypeError(f"{argument} must be an iterable of plugin names, not a string")
-    autoload = not environ.get(ENV_NO_AUTOLOAD)
+    plugins, exclude, enable = (
+        name_list(plugins, "plugins"),
+        name_list(exclude, "exclude") or (),
+        name_list(enable, "enable") or (),
+    )
+    autoload = not discovery.switched_on(environ.get(ENV_NO_AUTOLOAD))
     plugin_list = None if plugins is None else list(plugins)
     if plugin_list is not None and any(isinstance(p, str) and "," in p for p in plugin_list):
         raise UnknownNameError("plugin names contain no commas; pass a list of names")
@@ -898,9 +902,9 @@ def _selection(
 
 
 def assemble(
-    plugins: Iterable[PluginSpec] | None = None,
-    exclude: Iterable[str] | None = None,
-    enable: Iterable[str] | None = None,
+    plugins: PluginSpecs | None = None,
+    exclude: Names | None = None,
+    enable: Names | None = None,
     *,
     resolver: str | None = None,
     executor: str | None = None,
@@ -945,9 +949,9 @@ def assemble(
 
 
 def diagnose(
-    plugins: Iterable[PluginSpec] | None = None,
-    exclude: Iterable[str] | None = None,
-    enable: Iterable[str] | None = None,
+    plugins: PluginSpecs | None = None,
+    exclude: Names | None = None,
+    enable: Names | None = None,
     *,
     resolver: str | None = None,
     executor: str | None = None,
@@ -976,9 +980,9 @@ def diagnose(
 def new_event_loop(
     *,
     poller: str | None = None,
-    plugins: Iterable[PluginSpec] | None = None,
-    exclude: Iterable[str] | None = None,
-    enable: Iterable[str] | None = None,
+    plugins: PluginSpecs | None = None,
+    exclude: Names | None = None,
+    enable: Names | None = None,
     resolver: str | None = None,
     executor: str | None = None,
 ) -> KernelLoop:

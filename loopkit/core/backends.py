@@ -37,7 +37,7 @@ class ResolverInfo:
     (same tuples, :class:`socket.gaierror` with the same errno) and never
     block the loop. ``is_available`` is asked before the backend is used;
     ``install_hint`` tells a user who chose an unavailable backend how to get
-    it (for example ``pip install 'loopkit[aiodns]'``).
+    it (for example ``pip install 'loopkit-asyncio[aiodns]'``).
     """
 
     name: str

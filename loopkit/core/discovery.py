@@ -76,7 +76,8 @@ BUILTIN: dict[str, str] = {
 RACY_SECONDS = 2.0
 
 _FORMAT = 1
-_OWN = "loopkit"
+#: loopkit's own distribution (``import loopkit``; ``loopkit`` on the index is another project).
+OWN_DISTRIBUTION = "loopkit-asyncio"
 _INFO_SUFFIXES = (".dist-info", ".egg-info")
 
 
@@ -127,7 +128,7 @@ class EntryPoint:
 def _own_distribution() -> Distribution:
     from loopkit import __version__
 
-    return Distribution(None, _OWN, __version__)
+    return Distribution(None, OWN_DISTRIBUTION, __version__)
 
 
 def builtin_entry_points() -> dict[str, EntryPoint]:
@@ -385,4 +386,29 @@ def scan_entry_points() -> list[EntryPoint]:
 
 def is_own(dist: Distribution | None) -> bool:
     """Whether ``dist`` is loopkit's own distribution."""
-    return dist is not None and dist.name_version()[0] == _OWN
+    return dist is not None and is_own_name(dist.name_version()[0])
+
+
+#: Values of a switch variable that leave it off, as if it were unset.
+_OFF_VALUES = frozenset({"", "0", "false", "no", "off"})
+
+
+def switched_on(value: str | None) -> bool:
+    """Whether an on/off environment variable such as ``LOOPKIT_DISABLE_PLUGIN_AUTOLOAD`` is on.
+
+    Unset, empty, ``0``, ``false``, ``no`` and ``off`` (any case) are off;
+    anything else is on. pytest's ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` counts
+    every non-empty value, ``0`` included, as on; a ``...=0`` that disables
+    something surprises more than it helps, so loopkit reads ``0`` as off.
+    """
+    return value is not None and value.strip().lower() not in _OFF_VALUES
+
+
+def is_own_name(name: str | None) -> bool:
+    """Whether a distribution name is loopkit's own, compared as installers do.
+
+    Names are compared normalized (PEP 503: case, ``-``, ``_`` and ``.`` alike),
+    since a folder-derived name reads ``loopkit_asyncio`` where the metadata says
+    ``loopkit-asyncio``.
+    """
+    return name is not None and re.sub(r"[-_.]+", "-", name).lower() == OWN_DISTRIBUTION

@@ -27,6 +27,7 @@ from typing import Any
 
 from loopkit.core import catalog
 from loopkit.core.assembly import (
+    ENV_ENABLE,
     ENV_EXCLUDE,
     ENV_EXECUTOR,
     ENV_PLUGINS,
@@ -35,17 +36,15 @@ from loopkit.core.assembly import (
     Assembly,
     assemble,
     diagnose,
+    discover,
     expected_provider,
 )
+from loopkit.core.discovery import OWN_DISTRIBUTION
 from loopkit.core.errors import AssemblyError, LoopkitError, UnknownNameError
 from loopkit.tools import apicompare
 
-USAGE = """\
-usage: python -m loopkit [show] [--poller NAME] [--resolver NAME] [--executor NAME]
-                         [--plugins A,B] [--exclude A,B]
-       python -m loopkit run [same options] script.py [args...]
-       python -m loopkit run [options] -m module [args...]
-"""
+#: The options that take a value, for splitting ``run``'s options from the program's.
+_VALUED = ("--poller", "--resolver", "--executor", "--plugins", "--exclude", "--enable")
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -59,7 +58,8 @@ def render(assembly: Assembly, poller: str | None) -> str:
     import loopkit
 
     lines = [
-        f"loopkit {loopkit.__version__} on Python {sys.version.split()[0]} ({sys.platform})",
+        f"loopkit {loopkit.__version__} (distribution {OWN_DISTRIBUTION}) "
+        f"on Python {sys.version.split()[0]} ({sys.platform})",
         "",
         "plugins:",
     ]
@@ -86,6 +86,7 @@ def render(assembly: Assembly, poller: str | None) -> str:
         lines.append(f"  {record.name:<12} [{origin}] {'; '.join(parts) or '-'}")
     for name, reason in assembly.skipped:
         lines.append(f"  {name:<12} SKIPPED: {reason}")
+    lines += _not_enabled_lines(assembly)
     if assembly.problems:
         lines += ["", "CONFLICTS (a loop cannot be made until they are resolved):"]
         lines += [f"  ! {problem}" for problem in assembly.problems]
@@ -108,6 +109,29 @@ def render(assembly: Assembly, poller: str | None) -> str:
         lines.append(f"  {name:<28} {owner}")
     lines += _signature_lines(assembly, methods)
     return "\n".join(lines)
+
+
+def _not_enabled_lines(assembly: Assembly) -> list[str]:
+    """Installed plugins this loop leaves out (opt-in, excluded, not named), and how to add them."""
+    enabled = {record.name for record in assembly.plugins}
+    enabled.update(name for name, _ in assembly.skipped)
+    lines = []
+    for name, entry_point in sorted(discover().items()):
+        if name in enabled:
+            continue
+        dist = entry_point.dist
+        origin = "{} {}".format(*dist.name_version()) if dist is not None else "unknown"
+        if name in assembly.excluded:
+            how = f"excluded; drop it from --exclude / {ENV_EXCLUDE}"
+        elif name in catalog.OPT_IN_PLUGINS:
+            how = (
+                f"opt-in; enable with --enable {name}, {ENV_ENABLE}={name} "
+                f"or new_event_loop(enable=[{name!r}])"
+            )
+        else:
+            how = f"not selected; add it to --plugins / {ENV_PLUGINS} or use --enable {name}"
+        lines.append(f"  {name:<12} [{origin}] installed, not enabled ({how})")
+    return lines
 
 
 def _backend_lines(
@@ -162,91 +186,202 @@ def _signature_lines(assembly: Assembly, methods: list[str]) -> list[str]:
 
 def _apply_options(args: argparse.Namespace) -> None:
     """Turn command-line choices into the environment variables loops read."""
-    if args.poller:
-        os.environ[ENV_POLLER] = args.poller
-    if args.plugins:
-        os.environ[ENV_PLUGINS] = args.plugins
-    if args.exclude:
-        os.environ[ENV_EXCLUDE] = args.exclude
-    if args.resolver:
-        os.environ[ENV_RESOLVER] = args.resolver
-    if args.executor:
-        os.environ[ENV_EXECUTOR] = args.executor
+    for value, variable in (
+        (args.poller, ENV_POLLER),
+        (args.plugins, ENV_PLUGINS),
+        (args.exclude, ENV_EXCLUDE),
+        (args.enable, ENV_ENABLE),
+        (args.resolver, ENV_RESOLVER),
+        (args.executor, ENV_EXECUTOR),
+    ):
+        if value:
+            os.environ[variable] = value
 
 
-def _option_parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, add_help=True, usage=USAGE)
-    parser.add_argument("--poller", help="poller backend to use (default: best available)")
-    parser.add_argument("--resolver", help="resolver backend to use (default: best available)")
-    parser.add_argument("--executor", help="executor backend to use (default: best available)")
-    parser.add_argument("--plugins", help="comma-separated plugins to enable (default: all)")
-    parser.add_argument("--exclude", help="comma-separated plugins to leave out")
+def _version() -> str:
+    import loopkit
+
+    return f"loopkit {loopkit.__version__} ({OWN_DISTRIBUTION}, Python {sys.version.split()[0]})"
+
+
+def _option_parser(prog: str, *, run: bool = False) -> argparse.ArgumentParser:
+    if run:
+        parser = argparse.ArgumentParser(
+            prog=f"{prog} run",
+            usage="%(prog)s [options] (script.py | -m module) [args ...]",
+            description="Run an unchanged asyncio program on loopkit, as python would run "
+            "it: asyncio.run() and asyncio.new_event_loop() inside it make loopkit loops. "
+            "The options are checked before the program's first line runs.",
+            epilog="Everything after the script (or -m module) is the program's own argv. "
+            "The options set the LOOPKIT_* environment variables, so child processes "
+            "that use loopkit make the same choice.",
+        )
+    else:
+        parser = argparse.ArgumentParser(
+            prog=prog,
+            usage=f"%(prog)s [show] [options]\n       {prog} run [options] "
+            "(script.py | -m module) [args ...]",
+            description="Show the loop loopkit assembles here: each plugin with its "
+            "distribution and version, the installed plugins it leaves out, the pollers, "
+            "resolvers and executors, and which plugin provides each asyncio loop method.",
+            epilog=f"'{prog} run --help' explains running a program on loopkit.",
+        )
+    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--poller", help="poller backend (default: the best available)")
+    parser.add_argument("--resolver", help="resolver backend (default: the best available)")
+    parser.add_argument("--executor", help="executor backend (default: the best available)")
+    parser.add_argument(
+        "--plugins", metavar="A,B", help="the only plugins to enable (default: all but opt-in)"
+    )
+    parser.add_argument("--exclude", metavar="A,B", help="plugins to leave out")
+    parser.add_argument(
+        "--enable", metavar="A,B", help="plugins to add, such as opt-in ones (instruments)"
+    )
     return parser
 
 
-def show(argv: Sequence[str]) -> int:
+def show(argv: Sequence[str], prog: str = "python -m loopkit") -> int:
     """``python -m loopkit [show]``."""
-    args = _option_parser("python -m loopkit").parse_args(list(argv))
+    args = _option_parser(prog).parse_args(list(argv))
+    selection = (_names(args.plugins), _names(args.exclude), _names(args.enable))
     choice = {"resolver": args.resolver, "executor": args.executor}
     try:
-        assembly = assemble(_names(args.plugins), _names(args.exclude), **choice)
+        assembly = assemble(*selection, **choice)
     except UnknownNameError:
         raise
     except AssemblyError:
         # A clash between plugins: show everything else, and the clash.
-        assembly = diagnose(_names(args.plugins), _names(args.exclude), **choice)
+        assembly = diagnose(*selection, **choice)
         if not assembly.problems:
             raise
     print(render(assembly, args.poller or os.environ.get(ENV_POLLER) or None))
     return 1 if assembly.problems else 0
 
 
-def run_program(argv: Sequence[str]) -> int:
-    """``python -m loopkit run [options] (script | -m module) [args...]``."""
-    argv = list(argv)
+def _split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``run``'s own options, and the program with its arguments (as python splits them)."""
     options: list[str] = []
-    while argv and argv[0].startswith("--") and argv[0] != "--":
+    while argv and argv[0].startswith("-") and argv[0] not in ("-", "--", "-m"):
         option = argv.pop(0)
         options.append(option)
-        if "=" not in option and argv:
+        if option in _VALUED and argv:
             options.append(argv.pop(0))
     if argv and argv[0] == "--":
         argv.pop(0)
-    args = _option_parser("python -m loopkit run").parse_args(options)
-    if not argv:
-        print(USAGE, file=sys.stderr, end="")
-        return 2
+    return options, argv
+
+
+def _check_selection() -> None:
+    """Assemble the loop the program will get, so that bad settings fail first.
+
+    The program's loops are made from the same ``LOOPKIT_*`` variables, so
+    they reuse this (cached) assembly rather than pay for it twice.
+    """
+    assemble().poller_info(os.environ.get(ENV_POLLER) or None)
+
+
+def run_program(argv: Sequence[str], prog: str = "python -m loopkit") -> int:
+    """``python -m loopkit run [options] (script | -m module) [args...]``."""
+    parser = _option_parser(prog, run=True)
+    options, argv = _split_run_arguments(list(argv))
+    args = parser.parse_args(options)
+    if not argv or argv == ["-m"]:
+        what = "-m needs a module name" if argv else "a script or -m module is required"
+        parser.error(what)
     _apply_options(args)
+    _check_selection()
     import loopkit
 
     loopkit.install()
     if argv[0] == "-m":
-        if len(argv) < 2:
-            print("python -m loopkit run -m: a module name is required", file=sys.stderr)
-            return 2
         module = argv[1]
+        missing = _missing_module(module)
+        if missing:
+            print(f"{prog}: {missing}", file=sys.stderr)
+            return 1
         sys.argv = [module, *argv[2:]]
         sys.path.insert(0, os.getcwd())
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
-    else:
-        script = argv[0]
-        sys.argv = list(argv)
-        sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
-        runpy.run_path(script, run_name="__main__")
+        return _run_as_main(runpy.run_module, module, run_name="__main__", alter_sys=True)
+    script = argv[0]
+    if not os.path.isdir(script):
+        try:
+            open(script, "rb").close()
+        except OSError as exc:
+            print(
+                f"{prog}: can't open file {os.path.abspath(script)!r}: "
+                f"[Errno {exc.errno}] {exc.strerror}",
+                file=sys.stderr,
+            )
+            return 2
+    sys.argv = list(argv)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    return _run_as_main(runpy.run_path, script, run_name="__main__")
+
+
+def _missing_module(name: str) -> str:
+    """Why ``python -m name`` would not start, in python's words, or "" when it would."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            return f"No module named {name}"
+        if spec.submodule_search_locations is None:
+            return ""
+        if importlib.util.find_spec(f"{name}.__main__") is not None:
+            return ""
+    except (ImportError, ValueError) as exc:
+        return (
+            f"Error while finding module specification for {name!r} ({type(exc).__name__}: {exc})"
+        )
+    return f"No module named {name}.__main__; {name!r} is a package and cannot be directly executed"
+
+
+def _run_as_main(runner: Any, target: str, **how: Any) -> int:
+    """Run the program; an exception it lets out is printed as python prints it.
+
+    The traceback starts at the program's own code: the frames of this module
+    and of runpy, which python's own ``python script.py`` does not have, are
+    cut off. ``SystemExit`` passes through, as under python.
+    """
+    try:
+        runner(target, **how)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        traceback = exc.__traceback__
+        while traceback is not None and traceback.tb_frame.f_globals.get("__name__") in (
+            __name__,
+            "runpy",
+        ):
+            traceback = traceback.tb_next
+        sys.excepthook(type(exc), exc.with_traceback(traceback), traceback)
+        # Python exits with 1 after an uncaught exception; 130 is what a
+        # shell reports for a Ctrl-C (python kills itself with SIGINT there).
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
     return 0
+
+
+def _prog() -> str:
+    """How the user called us: ``python -m loopkit``, or the ``loopkit`` script's name."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if not name or name in ("__main__.py", "-c") or name.startswith("python"):
+        return "python -m loopkit"
+    return name
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m loopkit`` and of the ``loopkit`` script."""
+    prog = _prog()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "run":
-            return run_program(argv[1:])
+            return run_program(argv[1:], prog)
         if argv and argv[0] == "show":
             argv = argv[1:]
-        return show(argv)
+        return show(argv, prog)
     except LoopkitError as exc:
-        print(f"loopkit: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader went away (``python -m loopkit | head``): not an error.

@@ -70,6 +70,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="comma-separated loopkit plugins to enable; default: $LOOPKIT_PLUGINS or all",
     )
     group.addoption(
+        "--loopkit-enable",
+        default=None,
+        metavar="A,B",
+        dest="loopkit_enable",
+        help="comma-separated loopkit plugins to add, such as opt-in ones (instruments); "
+        "default: $LOOPKIT_ENABLE",
+    )
+    group.addoption(
         "--loopkit-resolver",
         default=None,
         metavar="NAME",
@@ -93,6 +101,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("loopkit_poller", default=None, help="default for --loopkit-poller")
     parser.addini("loopkit_plugins", default=None, help="default for --loopkit-plugins")
+    parser.addini("loopkit_enable", default=None, help="default for --loopkit-enable")
     parser.addini("loopkit_resolver", default=None, help="default for --loopkit-resolver")
     parser.addini("loopkit_executor", default=None, help="default for --loopkit-executor")
 
@@ -120,9 +129,10 @@ def _policy_options(config: pytest.Config) -> dict[str, Any]:
         value = _setting(config, f"loopkit_{option}")
         if value:
             options[option] = value.strip()
-    plugins = _setting(config, "loopkit_plugins")
-    if plugins:
-        options["plugins"] = [name.strip() for name in plugins.split(",") if name.strip()]
+    for option in ("plugins", "enable"):
+        names = _setting(config, f"loopkit_{option}")
+        if names:
+            options[option] = [name.strip() for name in names.split(",") if name.strip()]
     return options
 
 
@@ -165,6 +175,7 @@ def _describe(options: dict[str, Any]) -> str:
     """One line naming loopkit's version, the backends and the plugins of the loops made."""
     assembly = loopkit.assemble(
         plugins=options.get("plugins"),
+        enable=options.get("enable"),
         resolver=options.get("resolver"),
         executor=options.get("executor"),
     )

@@ -7,7 +7,7 @@ dispatch):
 * :mod:`~loopkit.plugins.resolver.threaded` (``threaded``, the default):
   the C library's resolver in the default executor, as asyncio does;
 * :mod:`~loopkit.plugins.resolver.aiodns` (``aiodns``): c-ares through
-  aiodns, when ``loopkit[aiodns]`` is installed.
+  aiodns, when ``loopkit-asyncio[aiodns]`` is installed.
 
 Both answer IP literals at once, on the loop, without any lookup. A third
 party adds a backend the same way, from its own plugin.

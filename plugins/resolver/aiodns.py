@@ -1,7 +1,7 @@
 """The ``aiodns`` resolver backend: c-ares (through aiodns) instead of a thread per lookup.
 
 Chosen with ``resolver="aiodns"`` / ``LOOPKIT_RESOLVER=aiodns``; available
-when ``aiodns`` imports (``pip install 'loopkit[aiodns]'``). It is what
+when ``aiodns`` imports (``pip install 'loopkit-asyncio[aiodns]'``). It is what
 aiohttp's ``AsyncResolver`` uses: lookups do not queue behind blocking work
 in the default executor, and a burst of them does not start a burst of
 threads.
@@ -252,5 +252,5 @@ INFO = ResolverInfo(
     priority=10,
     is_available=is_available,
     description="c-ares through aiodns: no thread per lookup",
-    install_hint="it needs the aiodns package: pip install 'loopkit[aiodns]'",
+    install_hint="it needs the aiodns package: pip install 'loopkit-asyncio[aiodns]'",
 )

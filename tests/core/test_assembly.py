@@ -675,3 +675,21 @@ def test_diagnose_explains_a_clash_that_assemble_refuses(distribution_dir: Path)
     assert assembly.providers["greet"] == "clashone"
     assert assembly.providers["create_connection"] == "tcp"
     assert not assemble(exclude=["clashtwo"]).problems
+
+
+@pytest.mark.parametrize("argument", ["plugins", "exclude", "enable"])
+def test_a_bare_string_of_names_is_a_type_error(argument: str) -> None:
+    with pytest.raises(TypeError, match=f"^{argument} must be an iterable of plugin names, not"):
+        assemble(**{argument: "tcp"})
+
+
+@pytest.mark.parametrize(
+    ("value", "autoload"), [("0", True), ("false", True), ("", True), ("1", False), ("yes", False)]
+)
+def test_disable_autoload_reads_0_as_off(
+    monkeypatch: pytest.MonkeyPatch, value: str, autoload: bool
+) -> None:
+    from loopkit.core import discovery
+
+    monkeypatch.setenv(loopkit.ENV_NO_AUTOLOAD, value)
+    assert discovery.switched_on(value) is not autoload

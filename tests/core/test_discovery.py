@@ -195,7 +195,8 @@ def test_the_builtin_distribution_version_is_the_installed_one() -> None:
 
     own = discovery.builtin_entry_points()["tcp"].dist
     assert own is not None
-    assert own.name_version() == ("loopkit", importlib.metadata.version("loopkit"))
+    version = importlib.metadata.version("loopkit-asyncio")
+    assert own.name_version() == ("loopkit-asyncio", version)
 
 
 def test_the_scan_agrees_with_importlib_metadata() -> None:
@@ -212,3 +213,26 @@ def test_an_unreadable_cache_folder_only_costs_the_index(site: Path, tmp_path: P
     blocked.write_text("")
     _install(site, "zeta")
     assert "zeta" in _run(site, blocked / "cache")["names"]  # type: ignore[operator]
+
+
+def test_a_stale_egg_info_of_the_old_name_does_not_shadow_the_install(
+    tmp_path: Path, cache: Path
+) -> None:
+    """A source tree keeps ``loopkit.egg-info`` from before the rename; it may be on sys.path."""
+    stale = tmp_path / "stale"
+    info = stale / "loopkit.egg-info"
+    info.mkdir(parents=True)
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.4\nName: loopkit\nVersion: 0.0.9\n")
+    lines = "".join(f"{name} = {value}\n" for name, value in discovery.BUILTIN.items())
+    (info / "entry_points.txt").write_text(f"[loopkit]\n{lines}")
+    probe = f"import sys; sys.path.append({str(stale)!r})\n" + PROBE
+    for autoload_off in ("", "1"):
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("LOOPKIT_")}
+        environ.update(LOOPKIT_CACHE_DIR=str(cache), LOOPKIT_DISABLE_PLUGIN_AUTOLOAD=autoload_off)
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True, text=True, timeout=30, check=True, env=environ,
+        )  # fmt: skip
+        dists = json.loads(done.stdout)["dists"]
+        assert "tcp" in dists and "resolver" in dists
+        assert {dist for dist, _ in dists.values()} == {"loopkit-asyncio"}

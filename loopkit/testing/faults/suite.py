@@ -37,6 +37,7 @@ import loopkit
 import loopkit.core.assembly
 import loopkit.policy
 from loopkit.core.hookspecs import hookimpl
+from loopkit.core.names import Names
 from loopkit.testing.faults.plan import FaultPlan
 from loopkit.testing.faults.plugin import FaultInjector, faults_of, label_from_pytest
 
@@ -107,8 +108,9 @@ def pytest_configure(config: pytest.Config) -> None:
         *,
         poller: str | None = None,
         plugins: Iterable[Any] | None = None,
-        exclude: Iterable[str] | None = None,
+        exclude: Names | None = None,
         enable: Iterable[Any] | None = None,
+        **backends: str | None,
     ) -> Any:
         if plugins is not None:
             plugins = [*plugins, injector, totals]
@@ -118,7 +120,13 @@ def pytest_configure(config: pytest.Config) -> None:
                     loopkit.core.assembly._split_names(os.environ.get(loopkit.ENV_ENABLE)) or []
                 )
             enable = [*enable, injector, totals]
-        return original(poller=poller, plugins=plugins, exclude=exclude, enable=enable)
+        return original(
+            poller=poller,
+            plugins=None if plugins is None else list(plugins),
+            exclude=exclude,
+            enable=None if enable is None else list(enable),
+            **backends,
+        )
 
     _state.update(seed=seed, original=original, totals=totals)
     loopkit.core.assembly._unpatched_new_event_loop = original  # type: ignore[attr-defined]

@@ -33,7 +33,7 @@ def test_choosing_aiodns_without_it_says_how_to_install_it() -> None:
         loopkit.new_event_loop(resolver="aiodns")
     message = str(info.value)
     assert "resolver 'aiodns' is not available" in message
-    assert "pip install 'loopkit[aiodns]'" in message
+    assert "pip install 'loopkit-asyncio[aiodns]'" in message
     assert "available: threaded" in message
 
 
