@@ -390,18 +390,17 @@ def is_own(dist: Distribution | None) -> bool:
 
 
 #: Values of a switch variable that leave it off, as if it were unset.
-_OFF_VALUES = frozenset({"", "0", "false", "no", "off"})
 
 
 def switched_on(value: str | None) -> bool:
-    """Whether an on/off environment variable such as ``LOOPKIT_DISABLE_PLUGIN_AUTOLOAD`` is on.
+    """Whether a switch such as ``LOOPKIT_DISABLE_PLUGIN_AUTOLOAD`` is set.
 
-    Unset, empty, ``0``, ``false``, ``no`` and ``off`` (any case) are off;
-    anything else is on. pytest's ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` counts
-    every non-empty value, ``0`` included, as on; a ``...=0`` that disables
-    something surprises more than it helps, so loopkit reads ``0`` as off.
+    pytest's rule for its twin variable, ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``:
+    any non-empty value is on, ``0`` and ``false`` included; unset or empty
+    is off. One rule for both means a CI configuration that sets them side
+    by side behaves the same for both tools.
     """
-    return value is not None and value.strip().lower() not in _OFF_VALUES
+    return bool(value)
 
 
 def is_own_name(name: str | None) -> bool:
