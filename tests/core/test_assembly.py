@@ -684,7 +684,8 @@ def test_a_bare_string_of_names_is_a_type_error(argument: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "autoload"), [("0", False), ("false", False), ("", True), ("1", False), ("yes", False)]
+    ("value", "autoload"),
+    [("0", False), ("false", False), ("", True), ("1", False), ("yes", False)],
 )
 def test_disable_autoload_follows_pytests_rule_any_non_empty_value_disables(
     monkeypatch: pytest.MonkeyPatch, value: str, autoload: bool
