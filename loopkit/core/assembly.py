@@ -66,6 +66,8 @@ ENV_EXECUTOR = "LOOPKIT_EXECUTOR"
 
 _OWN_DISTRIBUTION = "loopkit"
 
+#: A plugin as the ``plugins``, ``exclude`` and ``enable`` arguments take it:
+#: its name (a string), or a plugin object registered as it is.
 PluginSpec = str | object
 
 
@@ -120,6 +122,7 @@ class Assembly:
     executors: dict[str, tuple[ExecutorInfo, str]] = field(default_factory=dict)
     resolver: str | None = None
     executor: str | None = None
+    #: What assembly found wrong and went on without (see :func:`diagnose`).
     problems: tuple[str, ...] = ()
     excluded: frozenset[str] = frozenset()
     _default_poller: str | None = field(default=None, repr=False)
