@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 project = "loopkit"
 author = "the loopkit developers"
 copyright = "2026, the loopkit developers"
-extensions = ["sphinx.ext.autodoc", "myst_parser"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.intersphinx", "myst_parser"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
@@ -25,7 +25,6 @@ nitpicky = True
 # _inventories/, written by make_inventories.py (its docstring says how to
 # regenerate it and how to find a name it lacks); the links point at the real
 # pages.
-extensions.append("sphinx.ext.intersphinx")
 intersphinx_mapping = {
     "python": ("https://docs.python.org/3", "_inventories/python.inv"),
     "pytest": ("https://docs.pytest.org/en/stable", "_inventories/pytest.inv"),
