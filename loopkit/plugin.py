@@ -30,7 +30,7 @@ What it offers:
 * the errors a plugin raises or lets through.
 
 This module only gathers names; the code lives where its layer is
-(:mod:`loopkit.core` for the kernel side, :mod:`loopkit.transports` for
+(``loopkit.core`` for the kernel side, :mod:`loopkit.transports` for
 transports). The transport names are imported on first use, so that a
 plugin that needs none of them (a poller) does not load them.
 """

@@ -119,6 +119,7 @@ class Assembly:
     executors: dict[str, tuple[ExecutorInfo, str]] = field(default_factory=dict)
     resolver: str | None = None
     executor: str | None = None
+    #: What assembly found wrong and went on without (see :func:`diagnose`).
     problems: tuple[str, ...] = ()
     excluded: frozenset[str] = frozenset()
     _default_poller: str | None = field(default=None, repr=False)

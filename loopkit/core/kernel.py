@@ -500,7 +500,7 @@ class KernelLoop(
         and only when no earlier wake-up is still pending. A burst from other
         threads into a busy loop costs no system call at all. A thread that
         finds the queue flooded waits for the loop to catch up (see
-        :mod:`loopkit.core.backpressure`).
+        ``loopkit.core.backpressure``).
         """
         if self._closed:
             self._check_closed()

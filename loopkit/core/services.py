@@ -66,28 +66,6 @@ class LoopServices:
 
     Attributes that are functions are bound methods of the loop's kernel:
     bind them to a local or to your transport once, then call them freely.
-
-    * ``add_reader(fd, callback, *args) -> asyncio.Handle`` and
-      ``add_writer(...)``: watch an fd *without* the transport-ownership
-      check of the public ``loop.add_reader`` (a transport watches the fd it
-      owns). A second call for the same fd replaces the first watcher.
-    * ``remove_reader(fd) -> bool`` and ``remove_writer(fd) -> bool``: stop
-      watching; True if something was watched. A closed loop answers False.
-    * ``check_fd_free(fd)``: RuntimeError if a live transport owns ``fd``
-      (what the public ``add_reader`` checks).
-    * ``check_closed()``: RuntimeError("Event loop is closed") on a closed loop.
-    * ``check_callback(callback, method)``: TypeError for a coroutine or a
-      non-callable, naming ``method``, as asyncio's debug mode checks.
-    * ``schedule(handle)``: queue an existing :class:`asyncio.Handle` to run
-      on the next iteration (for callbacks a plugin keeps and fires again
-      and again, such as signal handlers). Not thread-safe.
-    * ``off_loop(func, *args) -> asyncio.Future``: ``func(*args)`` in one of
-      the loop's helper threads, for a call that may block on the disk or on
-      a child; ``settled_off_loop(func, *args)`` (a coroutine) for a call
-      whose result must not be lost if the caller is cancelled; and
-      ``off_loop_pool()``, the pool itself. The pool is the loop's own (not
-      its default executor), made on first use and shut down without
-      waiting when the loop closes.
     """
 
     __slots__ = (
@@ -108,16 +86,40 @@ class LoopServices:
         "settled_off_loop",
     )
 
+    #: ``add_reader(fd, callback, *args) -> asyncio.Handle``: watch an fd
+    #: *without* the transport-ownership check of the public
+    #: ``loop.add_reader`` (a transport watches the fd it owns). A second call
+    #: for the same fd replaces the first watcher.
     add_reader: Callable[..., events.Handle]
+    #: ``add_writer(fd, callback, *args) -> asyncio.Handle``: the same for
+    #: writing.
     add_writer: Callable[..., events.Handle]
+    #: ``remove_reader(fd) -> bool``: stop watching; True if something was
+    #: watched. A closed loop answers False.
     remove_reader: Callable[[FileLike], bool]
+    #: ``remove_writer(fd) -> bool``: the same for writing.
     remove_writer: Callable[[FileLike], bool]
+    #: ``check_fd_free(fd)``: RuntimeError if a live transport owns ``fd``
+    #: (what the public ``add_reader`` checks).
     check_fd_free: Callable[[int], None]
+    #: ``check_closed()``: RuntimeError("Event loop is closed") on a closed loop.
     check_closed: Callable[[], None]
+    #: ``check_callback(callback, method)``: TypeError for a coroutine or a
+    #: non-callable, naming ``method``, as asyncio's debug mode checks.
     check_callback: Callable[[Any, str], None]
+    #: ``schedule(handle)``: queue an existing :class:`asyncio.Handle` to run
+    #: on the next iteration (for callbacks a plugin keeps and fires again and
+    #: again, such as signal handlers). Not thread-safe.
     schedule: Callable[[events.Handle], None]
+    #: ``off_loop(func, *args) -> asyncio.Future``: ``func(*args)`` in one of
+    #: the loop's helper threads, for a call that may block on the disk or on
+    #: a child. The pool is the loop's own (not its default executor), made on
+    #: first use and shut down without waiting when the loop closes.
     off_loop: Callable[..., asyncio.Future[Any]]
+    #: ``settled_off_loop(func, *args)`` (a coroutine): like :attr:`off_loop`,
+    #: for a call whose result must not be lost if the caller is cancelled.
     settled_off_loop: Callable[..., Coroutine[Any, Any, tuple[Any, bool]]]
+    #: ``off_loop_pool()``: the pool of the loop's helper threads itself.
     off_loop_pool: Callable[[], concurrent.futures.ThreadPoolExecutor]
 
     def __init__(self, loop: KernelLoop) -> None:

@@ -3,18 +3,22 @@
 A transport family (tcp, unix, udp, pipes, or a third party's) builds on
 what is here instead of copying it:
 
-* :mod:`~loopkit.transports.base`: :class:`TransportBase`, the lifecycle every
+* :mod:`~loopkit.transports.base`:
+  :class:`~loopkit.transports.base.TransportBase`, the lifecycle every
   transport shares (protocol, extra info, close/abort with ``connection_lost``
   exactly once, fatal errors, fd ownership, the unclosed-transport warning);
-* :mod:`~loopkit.transports.flowcontrol`: :class:`WriteFlowControl`, the
-  water marks and ``pause_writing`` / ``resume_writing``;
-* :mod:`~loopkit.transports.stream`: :class:`StreamTransport`, a connected
-  stream socket of any address family;
-* :mod:`~loopkit.transports.datagram`: :class:`DatagramTransport`;
+* :mod:`~loopkit.transports.flowcontrol`:
+  :class:`~loopkit.transports.flowcontrol.WriteFlowControl`, the water marks
+  and ``pause_writing`` / ``resume_writing``;
+* :mod:`~loopkit.transports.stream`:
+  :class:`~loopkit.transports.stream.StreamTransport`, a connected stream
+  socket of any address family;
+* :mod:`~loopkit.transports.datagram`:
+  :class:`~loopkit.transports.datagram.DatagramTransport`;
 * :mod:`~loopkit.transports.pipes`, :mod:`~loopkit.transports.readpipe`,
   :mod:`~loopkit.transports.writepipe`: the pipe transports;
-* :mod:`~loopkit.transports.server`: :class:`Server`, listening sockets and
-  accepting connections on them (any stream family);
+* :mod:`~loopkit.transports.server`: :class:`~loopkit.transports.server.Server`,
+  listening sockets and accepting connections on them (any stream family);
 * :mod:`~loopkit.transports.wiring`: a connected socket to a protocol, plain
   or through TLS, and the ``start_tls`` loop method any stream family can offer;
 * :mod:`~loopkit.transports.tls`: the one TLS layer, over any stream transport;
@@ -27,7 +31,7 @@ imported on first use, so a trimmed loop loads only what its families use
 
 What this package must never do: hold a family's methods (``create_connection``
 and the like stay in the family's plugin), or reach the kernel other than
-through :func:`loopkit.core.services.services`.
+through :func:`loopkit.plugin.services`.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ to close, or None once closed) and usually extends
 
 What it must never do: call a protocol method twice for one event, let a
 protocol's exception escape into the loop, or touch a private attribute of
-the loop (it reaches the kernel through :func:`loopkit.core.services.services`).
+the loop (it reaches the kernel through :func:`loopkit.plugin.services`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Theory of operation:
 
 * *Reading* is a reader watcher on the socket's fd, registered while the
   transport is neither paused nor closing. One readiness event reads up to
-  :data:`READ_BATCH` datagrams, each with ``recvfrom_into`` into the loop's
+  ``READ_BATCH`` datagrams, each with ``recvfrom_into`` into the loop's
   shared receive buffer (one 256 KiB buffer per loop, reused: asking
   ``recvfrom`` for 256 KiB makes the C library allocate, and often map, that
   much for every datagram, however small). Each datagram is copied out as
@@ -33,8 +33,9 @@ reorder datagrams, or call ``connection_lost`` twice.
 
 from __future__ import annotations
 
+import asyncio
 import collections
-from asyncio import constants, futures, protocols, transports, trsock
+from asyncio import constants, transports, trsock
 from asyncio.log import logger
 from typing import Any
 
@@ -77,9 +78,9 @@ class DatagramTransport(WriteFlowControl, transports.DatagramTransport, transpor
         self,
         loop: Any,
         sock: Any,
-        protocol: protocols.BaseProtocol,
+        protocol: asyncio.BaseProtocol,
         address: Any = None,
-        waiter: futures.Future[None] | None = None,
+        waiter: asyncio.Future[None] | None = None,
     ) -> None:
         extra: dict[str, Any] = {"socket": trsock.TransportSocket(sock)}
         try:

@@ -63,6 +63,7 @@ class WriteFlowControl(TransportBase):
         self._force_close(None)
 
     def _init_write_flow(self, default_high: int = DEFAULT_HIGH_WATER) -> None:
+        """Set the water marks to ``default_high`` and a quarter of it, not paused."""
         # Instance attributes, not class defaults: 3.12+ read and write an
         # attribute that shadows a class attribute markedly slower.
         self._high_water = default_high
@@ -83,12 +84,14 @@ class WriteFlowControl(TransportBase):
         self._maybe_pause_protocol()
 
     def _maybe_pause_protocol(self) -> None:
+        """Call the protocol's ``pause_writing`` if the buffer is now over the high mark."""
         if self._protocol_paused or self.get_write_buffer_size() <= self._high_water:
             return
         self._protocol_paused = True
         self._call_flow_control("pause_writing")
 
     def _maybe_resume_protocol(self) -> None:
+        """Call the protocol's ``resume_writing`` if paused and now at the low mark or under."""
         if not self._protocol_paused or self.get_write_buffer_size() > self._low_water:
             return
         self._protocol_paused = False

@@ -41,7 +41,8 @@ class PipeTransportBase(TransportBase):
     """State and teardown common to both pipe directions.
 
     Subclasses call :meth:`_adopt` from ``__init__`` (after
-    ``TransportBase.__init__``) and :meth:`_schedule_connection_lost`
+    ``TransportBase.__init__``) and
+    :meth:`~loopkit.transports.base.TransportBase._schedule_connection_lost`
     whenever they are done with the fd.
     """
 

@@ -1,10 +1,10 @@
 """The read pipe transport behind ``loop.connect_read_pipe``.
 
-Reads whatever the fd has (up to :data:`MAX_READ` per readiness event) and
+Reads whatever the fd has (up to ``MAX_READ`` per readiness event) and
 hands it to ``protocol.data_received``. ``os.read(fd, 256 KiB)`` makes the C
 library map, shrink and unmap 256 KiB on every call, which costs several
 times the read itself, so a read never asks for that much at once: a pipe
-or FIFO that can hold at most :data:`DIRECT_READ_LIMIT` bytes (64 KiB by
+or FIFO that can hold at most ``DIRECT_READ_LIMIT`` bytes (64 KiB by
 default on Linux) is read with ``os.read`` of its capacity, since no read can
 return more; anything else goes into the loop's shared receive buffer
 (``readv``) and what arrived is copied out as ``bytes``. End of file becomes

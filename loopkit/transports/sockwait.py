@@ -10,7 +10,7 @@ more than "call it again" (sock_sendall's partial progress).
 :func:`connect_socket` is a non-blocking connect built on them, for stream
 families that connect their own sockets (tcp, unix).
 
-Watching goes through the loop's kernel services (:func:`loopkit.core.services.services`),
+Watching goes through the loop's kernel services (:func:`loopkit.plugin.services`),
 never through the loop's private attributes.
 
 What it must never do: leave a watcher behind once the wait is over

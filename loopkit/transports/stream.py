@@ -14,7 +14,7 @@ Theory of operation:
   made one of two ways. While the peer sends little, ``recv(64 KiB)``: one
   call, and the C library serves and shrinks a block that size from its
   heap. Once a read fills those 64 KiB, ``recv_into`` the loop's shared
-  256 KiB buffer (see :func:`receive_buffer`) and a copy of what arrived,
+  256 KiB buffer (see ``receive_buffer()``) and a copy of what arrived,
   until a read brings under 16 KiB. Never ``recv(256 KiB)``, as asyncio
   does: a request that large makes glibc map (mmap), shrink (mremap) and
   unmap it for every read, three system calls that cost more than the read
@@ -38,6 +38,7 @@ call ``connection_lost`` twice.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import errno
 import itertools
@@ -131,8 +132,8 @@ class StreamTransport(WriteFlowControl, transports.Transport):
         self,
         loop: Any,
         sock: socket.socket,
-        protocol: protocols.BaseProtocol,
-        waiter: futures.Future[Any] | None = None,
+        protocol: asyncio.BaseProtocol,
+        waiter: asyncio.Future[Any] | None = None,
         extra: dict[str, Any] | None = None,
         server: Any = None,
     ) -> None:

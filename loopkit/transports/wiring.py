@@ -1,6 +1,6 @@
 """Wiring a connected socket to a protocol, with or without a TLS layer.
 
-The TLS layer itself lives in :mod:`loopkit.transports.tls.layer` (a Protocol that
+The TLS layer itself lives in :mod:`loopkit.transports.tls` (a Protocol that
 sits between the plain stream transport and the user's protocol). This module
 only plugs it in: for new connections (``ssl=`` of create_connection,
 create_server, connect_accepted_socket) and for ``loop.start_tls`` on an
@@ -45,7 +45,8 @@ def make_transport(
 ) -> Any:
     """Make the transport the user sees for ``sock``; ``waiter`` completes when it is ready.
 
-    Without ``ssl`` that is a :class:`StreamTransport`. With it, the stream
+    Without ``ssl`` that is a
+    :class:`~loopkit.transports.stream.StreamTransport`. With it, the stream
     transport carries a TLS protocol, and the returned transport is the TLS
     layer's application transport; ``waiter`` then completes after the
     handshake (or fails with its error).
@@ -131,7 +132,7 @@ async def start_tls(
     Reading on the old transport is paused until the TLS layer is in place,
     so no plain bytes reach it before ``connection_made``. If the handshake
     fails (or this call is cancelled) the transport is closed. The work is
-    :func:`loopkit.transports.tls.start.start_tls`, imported only now so
+    ``loopkit.transports.tls.start.start_tls``, imported only now so
     that plain TCP never imports :mod:`ssl`.
     """
     from loopkit.transports.tls.start import start_tls as tls_start_tls

@@ -116,7 +116,7 @@ class LoopFaults:
     plan: FaultPlan
     label: str = ""
     injected: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
-    _script: list[_Scripted] = field(default_factory=list)
+    _script: list[_Scripted] = field(default_factory=list, init=False, repr=False)
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:

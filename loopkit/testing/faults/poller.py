@@ -21,6 +21,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+import loopkit.plugin
 from loopkit.core.poller import EVENT_READ, EVENT_WRITE, Poller
 from loopkit.testing.faults.plan import LoopFaults
 from loopkit.testing.faults.wrappers import FaultySocket
@@ -45,7 +46,7 @@ class FaultyPoller:
 
     name = "faulty"
 
-    def __init__(self, real: Poller | None = None) -> None:
+    def __init__(self, real: loopkit.plugin.Poller | None = None) -> None:
         self._real = real if real is not None else best_real_poller()
         self._faults: LoopFaults | None = None
         self._loop: Any = None

@@ -5,13 +5,13 @@ protocol that sits on a plain stream transport and gives the application a
 transport of its own. Importing this package imports nothing (not even
 :mod:`ssl`); the modules:
 
-* :mod:`~loopkit.transports.tls.layer`: :class:`TLSProtocol`, the layer
+* ``layer``: ``TLSProtocol``, the layer
   itself (handshake, encryption, shutdown, flow control both ways);
-* :mod:`~loopkit.transports.tls.apptransport`: :class:`SSLAppTransport`,
+* ``apptransport``: ``SSLAppTransport``,
   the transport the application sees;
-* :mod:`~loopkit.transports.tls.support`: constants and small helpers
+* ``support``: constants and small helpers
   (defaults, the per-loop decryption buffer, decrypting into it);
-* :mod:`~loopkit.transports.tls.start`: ``loop.start_tls``, upgrading an
+* ``start``: ``loop.start_tls``, upgrading an
   open stream connection.
 
 Plugging the layer into a new connection is
