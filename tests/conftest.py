@@ -16,6 +16,10 @@ Two suite-wide rules live here too:
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -28,6 +32,13 @@ from loopkit.testing import runner_on
 # check (on for every test, by ``loopkit_leak_check`` in pyproject.toml), its
 # fault injector's suite mode (--inject-faults) and its contracts.
 pytest_plugins = ["loopkit.testing"]
+
+# loopkit keeps its plugin index, and what third-party plugins add, in a cache
+# folder: the suite's fake plugins must not land in the user's own.
+if not os.environ.get("LOOPKIT_CACHE_DIR"):
+    _CACHE = tempfile.mkdtemp(prefix="loopkit-test-cache-")
+    os.environ["LOOPKIT_CACHE_DIR"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, True)
 
 _T = TypeVar("_T")
 

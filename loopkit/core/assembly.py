@@ -206,6 +206,8 @@ def refresh_plugins() -> None:
     discover.cache_clear()
     _dist_name_version.cache_clear()
     _offers.clear()
+    _seen_methods.clear()
+    discovery.forget_remembered_methods()
     _builtin_entry_points.cache_clear()
     with _cache_lock:
         _assemblies.clear()
@@ -530,21 +532,51 @@ def _missing_method_stub(name: str) -> Callable[..., Any]:
     return missing
 
 
-def _loop_getattr(self: Any, name: str) -> Any:
-    """Explain a public attribute that only a plugin this loop lacks provides.
+def _not_enabled_attribute(name: str, owner: str) -> property:
+    """A loop attribute that only the plugin ``owner``, not enabled here, provides.
 
-    Python calls this only when normal lookup fails, so it costs nothing on
-    any attribute the loop has.
+    Reading it raises PluginAttributeNotEnabledError (an AttributeError, so
+    ``hasattr`` is False) naming the plugin. Put on the class at assembly for
+    the names known without importing anything (see :func:`_known_extras`):
+    a loop class with ``__getattr__`` would do this for any name, but would
+    make every attribute read on the loop slower (CPython specialises no
+    attribute access on a class whose lookup is overridden).
     """
-    if not name.startswith("_"):
-        assembly = type(self)._loopkit_assembly
-        owner = _disabled_owner("method", name, assembly)
-        if owner is not None:
-            raise PluginAttributeNotEnabledError(
-                f"loop.{name} is provided by the {owner!r} plugin, which is not "
-                f"enabled in this loop; to enable it, {_how_to_enable(owner, assembly.excluded)}"
-            )
-    raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def explain(self: Any) -> Any:
+        if owner not in discover():
+            # Remembered from an earlier process, uninstalled since.
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        excluded = type(self)._loopkit_assembly.excluded
+        raise PluginAttributeNotEnabledError(
+            f"loop.{name} is provided by the {owner!r} plugin, which is not "
+            f"enabled in this loop; to enable it, {_how_to_enable(owner, excluded)}"
+        )
+
+    return property(explain, doc=f"Provided by the {owner!r} plugin, not enabled in this loop.")
+
+
+#: Per plugin name: the loop attributes it added to a loop assembled in this
+#: process (cleared by refresh_plugins()). With the built-in table and what
+#: third-party plugins added in earlier processes
+#: (:func:`loopkit.core.discovery.remembered_methods`), what a loop without
+#: that plugin can explain without importing it.
+_seen_methods: dict[str, tuple[str, ...]] = {}
+
+
+def _known_extras(enabled: set[str]) -> dict[str, str]:
+    """Attribute name -> the not-enabled plugin known to provide it."""
+    known: dict[str, str] = {}
+    for source in (catalog.BUILTIN_EXTRA_METHODS, _seen_methods, discovery.remembered_methods()):
+        for owner, names in sorted(source.items()):
+            if owner not in enabled:
+                for name in names:
+                    known.setdefault(name, owner)
+    for owner, offers in sorted(_offers.items()):
+        if owner not in enabled:
+            for name in offers.get("method", ()):
+                known.setdefault(name, owner)
+    return known
 
 
 def _dist_of(
@@ -821,8 +853,20 @@ def _build(
     for method in catalog.abstract_loop_methods():
         if method not in providers:
             namespace[method] = _missing_method_stub(method)
-    if "__getattr__" not in namespace:
-        namespace["__getattr__"] = _loop_getattr
+    enabled = {name for name, _, _ in chosen}
+    for name, owner in _known_extras(enabled).items():
+        if name not in namespace and name not in kernel_names and not name.startswith("_"):
+            namespace[name] = _not_enabled_attribute(name, owner)
+    for plugin_name, names in added.items():
+        _seen_methods[plugin_name] = tuple(names)
+    for plugin_name, _, entry_point in chosen:
+        public = tuple(sorted(n for n in added.get(plugin_name, ()) if not n.startswith("_")))
+        if (
+            public
+            and entry_point is not None
+            and not discovery.is_own_name(_dist_of(entry_point)[0])
+        ):
+            discovery.remember_methods(plugin_name, public)
     namespace["_loopkit_created_hooks"] = created
     namespace["_loopkit_closing_hooks"] = closing
     namespace["__module__"] = "loopkit"

@@ -2,7 +2,9 @@
 
 Which plugin provides which loop method is *not* here: every plugin, built-in
 or third-party, declares that itself with the ``loopkit_provides`` hook,
-which assembly reads only when it must explain a missing method.
+which assembly reads only when it must explain a missing method. The one
+exception is the short list of non-asyncio attributes built-in plugins add
+(:data:`BUILTIN_EXTRA_METHODS`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ BUILTIN_POLLERS = ("epoll", "kqueue", "poll", "select")
 #: The instruments plugin measures every loop iteration; a loop that did not
 #: ask for it must not pay for it.
 OPT_IN_PLUGINS = ("instruments",)
+
+#: The loop attributes built-in plugins add beyond asyncio's API, by plugin
+#: (what their ``loopkit_provides`` says, checked by a test). A loop without
+#: the plugin explains these names without importing it (see assembly).
+BUILTIN_EXTRA_METHODS: dict[str, tuple[str, ...]] = {
+    "instruments": ("reset_stats", "slow_iteration_duration", "stats"),
+}
 
 
 def abstract_loop_methods() -> list[str]:

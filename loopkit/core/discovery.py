@@ -340,6 +340,75 @@ def _save_index(file: str, paths: list[str], stamp: _Stamp, rows: list[_Row]) ->
             pass
 
 
+# ----------------------------------------------------------------------
+# What third-party plugins add, remembered across processes
+# ----------------------------------------------------------------------
+
+#: Plugin name -> the loop attributes it added the last time a loop enabled
+#: it, in any process (see :func:`remember_methods`). Loaded on first use.
+_remembered: dict[str, tuple[str, ...]] | None = None
+
+
+def _methods_file() -> str:
+    return os.path.join(cache_dir(), "plugin-methods.marshal")
+
+
+def remembered_methods() -> dict[str, tuple[str, ...]]:
+    """What each third-party plugin added to a loop the last time one enabled it.
+
+    A loop that leaves such a plugin out can then explain its methods
+    (PluginNotEnabledError naming it) without importing it. Read once per
+    process; an unreadable file is an empty memory. ``LOOPKIT_NO_PLUGIN_CACHE``
+    turns it off.
+    """
+    global _remembered
+    if _remembered is None:
+        _remembered = {}
+        if not os.environ.get(ENV_NO_CACHE):
+            try:
+                with open(_methods_file(), "rb") as handle:
+                    data = marshal.load(handle)
+            except (OSError, EOFError, ValueError, TypeError):
+                data = None
+            if isinstance(data, dict):
+                _remembered = {
+                    str(name): tuple(str(method) for method in methods)
+                    for name, methods in data.items()
+                    if isinstance(methods, tuple)
+                }
+    return _remembered
+
+
+def remember_methods(name: str, methods: tuple[str, ...]) -> None:
+    """Record what plugin ``name`` adds, for loops of later processes that leave it out.
+
+    Written only when it changed; a write that fails changes nothing but the
+    quality of a later error message.
+    """
+    known = remembered_methods()
+    if known.get(name) == methods or os.environ.get(ENV_NO_CACHE):
+        return
+    known[name] = methods
+    file = _methods_file()
+    temporary = f"{file}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(file), exist_ok=True)
+        with open(temporary, "wb") as handle:
+            handle.write(marshal.dumps(dict(known)))
+        os.replace(temporary, file)
+    except OSError:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+
+
+def forget_remembered_methods() -> None:
+    """Read the file again on next use (``refresh_plugins()`` calls this)."""
+    global _remembered
+    _remembered = None
+
+
 #: Where the last :func:`read_rows` got its answer: "index", "scan" or "importlib".
 last_source = ""
 

@@ -605,6 +605,30 @@ def test_an_opt_in_plugin_method_says_to_enable_it() -> None:
         loop.no_such_thing  # type: ignore[attr-defined]  # noqa: B018
 
 
+def test_the_loop_class_does_not_override_attribute_lookup() -> None:
+    # A class with __getattr__ gets a lookup slot that CPython does not
+    # specialise: every self._x in the kernel's hot paths would be slower.
+    loop = closing(new_event_loop(enable=["instruments"]))
+    assert "__getattr__" not in dir(type(loop))
+    assert type(loop).__getattribute__ is object.__getattribute__
+
+
+def test_the_builtin_extra_methods_table_matches_what_the_plugins_provide() -> None:
+    from loopkit.core import assembly, catalog, discovery
+
+    abstract = set(catalog.abstract_loop_methods())
+    found = {}
+    for name in discovery.BUILTIN:
+        extra = sorted(
+            method
+            for method in assembly._plugin_offers(name).get("method", ())
+            if method not in abstract
+        )
+        if extra:
+            found[name] = tuple(extra)
+    assert found == catalog.BUILTIN_EXTRA_METHODS
+
+
 def test_a_third_party_method_on_a_loop_without_its_plugin_names_the_plugin(
     distribution_dir: Path,
 ) -> None:

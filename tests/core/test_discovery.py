@@ -236,3 +236,68 @@ def test_a_stale_egg_info_of_the_old_name_does_not_shadow_the_install(
         dists = json.loads(done.stdout)["dists"]
         assert "tcp" in dists and "resolver" in dists
         assert {dist for dist, _ in dists.values()} == {"loopkit-asyncio"}
+
+
+QUIC_PLUGIN = """\
+from loopkit import hookimpl
+
+def create_quic_connection(self):
+    return "quic"
+
+@hookimpl
+def loopkit_provides():
+    return ["create_quic_connection"]
+
+@hookimpl
+def loopkit_loop_methods():
+    return {"create_quic_connection": create_quic_connection}
+"""
+
+QUIC_PROBE = """\
+import sys, loopkit
+if sys.argv[1] == "enable":
+    loop = loopkit.new_event_loop()
+    print(loop.create_quic_connection())
+else:
+    choice = {"exclude": ["quic"]} if sys.argv[1] == "exclude" else {"plugins": ["udp"]}
+    loop = loopkit.new_event_loop(**choice)
+    try:
+        loop.create_quic_connection()
+    except loopkit.PluginNotEnabledError as exc:
+        print(type(exc).__name__, exc, "imported" if "lk_idx_quic" in sys.modules else "")
+    except AttributeError as exc:
+        print("AttributeError", exc)
+loop.close()
+"""
+
+
+def test_a_later_process_explains_a_left_out_plugins_method_without_importing_it(
+    tmp_path: Path,
+) -> None:
+    """What a third-party plugin adds is remembered from the last loop that had
+    it, so a loop of another process that leaves it out names it (and does
+    not import it); once the plugin is uninstalled, nothing is claimed."""
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    site.mkdir()
+    _install(site, "quic")
+    (site / "lk_idx_quic.py").write_text(QUIC_PLUGIN)
+
+    def probe(mode: str) -> str:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("LOOPKIT_")}
+        environ.update(PYTHONPATH=str(site), LOOPKIT_CACHE_DIR=str(cache))
+        done = subprocess.run(
+            [sys.executable, "-c", QUIC_PROBE, mode],
+            capture_output=True, text=True, timeout=30, check=True, env=environ, cwd=str(site),
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    assert probe("exclude").startswith("AttributeError")  # never enabled: nothing known yet
+    assert probe("enable") == "quic"
+    assert probe("exclude") == (
+        "PluginAttributeNotEnabledError loop.create_quic_connection is provided by the "
+        "'quic' plugin, which is not enabled in this loop; to enable it, remove 'quic' "
+        "from exclude= / LOOPKIT_EXCLUDE"
+    )
+    shutil.rmtree(site / "lk_idx_quic-1.0.dist-info")
+    (site / "lk_idx_quic.py").unlink()
+    assert probe("udp-only").startswith("AttributeError")
