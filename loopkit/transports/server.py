@@ -59,7 +59,7 @@ class Server(events.AbstractServer):
 
     A stream family whose connections need their own transport (a subclass
     of :class:`~loopkit.transports.stream.StreamTransport`) subclasses it
-    and sets :attr:`transport_class`; nothing else changes.
+    and sets ``transport_class``; nothing else changes.
     """
 
     #: The transport of each accepted connection (under the TLS layer, with ``ssl``).

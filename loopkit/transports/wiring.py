@@ -46,7 +46,8 @@ def make_transport(
 ) -> Any:
     """Make the transport the user sees for ``sock``; ``waiter`` completes when it is ready.
 
-    Without ``ssl`` that is a ``transport_class`` (a :class:`StreamTransport`,
+    Without ``ssl`` that is a ``transport_class`` (a
+    :class:`~loopkit.transports.stream.StreamTransport`,
     or a family's subclass of it). With it, that transport carries a TLS
     protocol, and the returned transport is the TLS layer's application
     transport; ``waiter`` then completes after the handshake (or fails with
