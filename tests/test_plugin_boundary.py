@@ -33,8 +33,9 @@ def _private(name: str) -> bool:
 
 
 def _loop_method_params(package: str) -> dict[tuple[str, str], str]:
-    """(module, function) -> first parameter, for the plugin's loop methods."""
-    module = importlib.import_module(f"loopkit.plugins.{package}")
+    """(module, function) -> first parameter, for the loop methods of the
+    plugin package ``package`` (a full import name)."""
+    module = importlib.import_module(package)
     found: dict[tuple[str, str], str] = {}
     for hook in ("loopkit_loop_methods", "loopkit_loop_overrides"):
         contribute = getattr(module, hook, None)
@@ -50,17 +51,17 @@ def _loop_method_params(package: str) -> dict[tuple[str, str], str]:
     return found
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PLUGINS).with_suffix("").parts
+def _module_name(path: Path, root: Path, package: str) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
     if parts[-1] == "__init__":
         parts = parts[:-1]
-    return ".".join(("loopkit", "plugins", *parts))
+    return ".".join((package, *parts))
 
 
 class _Checker(ast.NodeVisitor):
     def __init__(self, where: str, package: str, loop_params: dict[str, str]) -> None:
         self.where = where
-        self.package = f"loopkit.plugins.{package}"
+        self.package = package  # the plugin's own package (full import name)
         self.loop_params = loop_params  # function name -> its loop parameter
         self.loop_names: list[set[str]] = [{"loop"}]
         self.hits: list[str] = []
@@ -129,14 +130,22 @@ class _Checker(ast.NodeVisitor):
                     self._hit(node, f"from {node.module} import ...")
 
 
-def violations(package: str) -> list[str]:
-    """Every crossing of the boundary by the plugin package ``package``."""
+def violations(package: str, root: Path | None = None) -> list[str]:
+    """Every crossing of the boundary by a plugin package.
+
+    ``package`` is a built-in plugin's name (``"tcp"``: the folder
+    ``plugins/tcp``, imported as ``loopkit.plugins.tcp``), or, with ``root``
+    (the package's folder), the import name of any plugin package, such as
+    a third party's.
+    """
+    if root is None:
+        root, package = PLUGINS / package, f"loopkit.plugins.{package}"
     params = _loop_method_params(package)
     hits: list[str] = []
-    for path in sorted((PLUGINS / package).rglob("*.py")):
-        module = _module_name(path)
+    for path in sorted(root.rglob("*.py")):
+        module = _module_name(path, root, package)
         loop_params = {name: param for (mod, name), param in params.items() if mod == module}
-        checker = _Checker(str(path.relative_to(PLUGINS)), package, loop_params)
+        checker = _Checker(str(path.relative_to(root.parent)), package, loop_params)
         checker.visit(ast.parse(path.read_text(), str(path)))
         hits.extend(checker.hits)
     return hits
@@ -165,7 +174,7 @@ def test_the_checker_sees_a_private_loop_attribute(tmp_path: Path) -> None:
         "def f(loop):\n    loop._debug = True\n    return getattr(loop, '_x')\n"
         "class T:\n    def g(self):\n        return self._loop._add_reader\n"
     )
-    checker = _Checker("sample.py", "sample", {"m": "self"})
+    checker = _Checker("sample.py", "loopkit.plugins.sample", {"m": "self"})
     checker.visit(ast.parse(source))
     assert [hit.split(": ", 1)[1] for hit in checker.hits] == [
         "from loopkit.core import ...",

@@ -60,11 +60,25 @@ class StreamContract(FamilyContract):
     * ``extra_info``: the ``get_extra_info`` keys both ends must answer.
     * ``client_peer_is_server_name``: the client's ``peername`` equals the
       server's ``sockname`` (true for TCP and Unix sockets).
+    * ``max_write_size``: the largest buffer one ``write()`` takes, for a
+      message-preserving family (SOCK_SEQPACKET: each write is one message,
+      and a message has a maximum size); the contract then writes its large
+      payloads in pieces of at most that size. None: any size.
     """
 
     can_write_eof: ClassVar[bool] = True
     extra_info: ClassVar[tuple[str, ...]] = ("socket", "sockname", "peername")
     client_peer_is_server_name: ClassVar[bool] = True
+    max_write_size: ClassVar[int | None] = None
+
+    def write_all(self, transport: asyncio.WriteTransport, data: bytes) -> None:
+        """``transport.write(data)``, in pieces of at most ``max_write_size``."""
+        size = self.max_write_size
+        if size is None or len(data) <= size:
+            transport.write(data)
+            return
+        for at in range(0, len(data), size):
+            transport.write(data[at : at + size])
 
     def open_pair(
         self,
@@ -136,11 +150,11 @@ class StreamContract(FamilyContract):
     ) -> None:
         async with self.connected(loop) as (client, server):
             for chunk in _chunks(_PAYLOAD):
-                client.transport.write(chunk)
+                self.write_all(client.transport, chunk)
             assert await server.received(len(_PAYLOAD)) == _PAYLOAD
             reply = _PAYLOAD[::-1]
             for chunk in _chunks(reply):
-                server.transport.write(chunk)
+                self.write_all(server.transport, chunk)
             assert await client.received(len(reply)) == reply
 
     @on_loop
@@ -173,7 +187,7 @@ class StreamContract(FamilyContract):
             client,
             server,
         ):
-            client.transport.write(_PAYLOAD)
+            self.write_all(client.transport, _PAYLOAD)
             assert await server.received(len(_PAYLOAD)) == _PAYLOAD
             assert "data_received" not in server.calls
             assert "buffer_updated" in server.calls
@@ -248,7 +262,7 @@ class StreamContract(FamilyContract):
     ) -> None:
         async with self.connected(loop) as (client, server):
             payload = _PAYLOAD * 8  # 2 MiB: more than a socket buffer takes at once
-            client.transport.write(payload)
+            self.write_all(client.transport, payload)
             client.transport.close()
             assert await server.received(len(payload)) == payload
             assert await server.lost is None

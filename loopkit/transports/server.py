@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from loopkit.core.services import services
+from loopkit.transports.stream import StreamTransport
 from loopkit.transports.wiring import make_transport
 
 __all__ = ["ACCEPT_RETRY_DELAY", "Server"]
@@ -54,7 +55,15 @@ _OUT_OF_RESOURCES = frozenset(
 
 
 class Server(events.AbstractServer):
-    """A listening server, usable wherever an :class:`asyncio.Server` is."""
+    """A listening server, usable wherever an :class:`asyncio.Server` is.
+
+    A stream family whose connections need their own transport (a subclass
+    of :class:`~loopkit.transports.stream.StreamTransport`) subclasses it
+    and sets ``transport_class``; nothing else changes.
+    """
+
+    #: The transport of each accepted connection (under the TLS layer, with ``ssl``).
+    transport_class: type[StreamTransport] = StreamTransport
 
     def __init__(
         self,
@@ -175,7 +184,15 @@ class Server(events.AbstractServer):
         protocol = None
         try:
             protocol = self._protocol_factory()
-            make_transport(self._loop, conn, protocol, None, server=self, extra=extra)
+            make_transport(
+                self._loop,
+                conn,
+                protocol,
+                None,
+                server=self,
+                extra=extra,
+                transport_class=self.transport_class,
+            )
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -198,6 +215,7 @@ class Server(events.AbstractServer):
                 ssl_shutdown_timeout=self._ssl_shutdown_timeout,
                 server=self,
                 extra=extra,
+                transport_class=self.transport_class,
             )
         except (SystemExit, KeyboardInterrupt):
             raise

@@ -31,6 +31,14 @@ Theory of operation:
   close now) or a fatal error. Whatever the path, ``connection_lost`` runs
   exactly once, from a fresh callback, and the socket is closed right after.
 
+A family whose socket frames data differently (a message-preserving
+SOCK_SEQPACKET, say) subclasses :class:`StreamTransport` and overrides only
+the framing: ``write`` and ``writelines``, ``_flush`` (send the queue
+``_buffer``, counted in ``_buffer_size``; False after a fatal error) and
+``_read_method`` (the reader callback; ``_buffered`` says whether the
+protocol is a BufferedProtocol). The sample plugin of
+docs/writing-a-transport-plugin.rst does exactly that.
+
 What it must never do: block, let an exception from a protocol callback
 escape into the loop (it becomes a fatal error of this connection only), or
 call ``connection_lost`` twice.

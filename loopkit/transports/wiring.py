@@ -42,17 +42,19 @@ def make_transport(
     ssl_shutdown_timeout: float | None = None,
     server: Any = None,
     extra: dict[str, Any] | None = None,
+    transport_class: type[StreamTransport] = StreamTransport,
 ) -> Any:
     """Make the transport the user sees for ``sock``; ``waiter`` completes when it is ready.
 
-    Without ``ssl`` that is a
-    :class:`~loopkit.transports.stream.StreamTransport`. With it, the stream
-    transport carries a TLS protocol, and the returned transport is the TLS
-    layer's application transport; ``waiter`` then completes after the
-    handshake (or fails with its error).
+    Without ``ssl`` that is a ``transport_class`` (a
+    :class:`~loopkit.transports.stream.StreamTransport`,
+    or a family's subclass of it). With it, that transport carries a TLS
+    protocol, and the returned transport is the TLS layer's application
+    transport; ``waiter`` then completes after the handshake (or fails with
+    its error).
     """
     if not ssl:
-        return StreamTransport(loop, sock, protocol, waiter, extra, server)
+        return transport_class(loop, sock, protocol, waiter, extra, server)
     from loopkit.transports.tls.layer import TLSProtocol  # type: ignore[import-not-found,unused-ignore]
 
     sslcontext = None if isinstance(ssl, bool) else ssl
@@ -66,7 +68,7 @@ def make_transport(
         ssl_handshake_timeout=ssl_handshake_timeout,
         ssl_shutdown_timeout=ssl_shutdown_timeout,
     )
-    StreamTransport(loop, sock, tls_proto, None, extra, server)
+    transport_class(loop, sock, tls_proto, None, extra, server)
     return tls_proto._app_transport
 
 
@@ -81,12 +83,15 @@ async def wire_stream(
     ssl_handshake_timeout: float | None = None,
     ssl_shutdown_timeout: float | None = None,
     owns_socket: bool = False,
+    transport_class: type[StreamTransport] = StreamTransport,
 ) -> tuple[Any, Any]:
     """Build protocol and transport for a connected socket and wait until ready.
 
     Once the transport exists it owns the socket (closing it closes the
     socket). Before that, a socket we made ourselves (``owns_socket``) is
     closed here if the protocol factory or the transport fails.
+    ``transport_class`` is the family's stream transport (see
+    :func:`make_transport`).
     """
     sock.setblocking(False)
     waiter = loop.create_future()
@@ -102,6 +107,7 @@ async def wire_stream(
             server_hostname=server_hostname,
             ssl_handshake_timeout=ssl_handshake_timeout,
             ssl_shutdown_timeout=ssl_shutdown_timeout,
+            transport_class=transport_class,
         )
     except BaseException:
         if owns_socket:
