@@ -180,8 +180,9 @@ def test_making_a_loop_never_imports_importlib_metadata(make: str, tmp_path: Pat
 
 #: Stdlib modules that asyncio does not import and that making a loop must
 #: not import either: each costs start-up time that only an error message
-#: (difflib) or a development convenience (dataclasses) would need.
-NOT_ON_THE_START_PATH = ("dataclasses", "difflib")
+#: (difflib), a development convenience (dataclasses) or the first
+#: ``run_in_executor`` (queue, the thread pool's module) needs.
+NOT_ON_THE_START_PATH = ("dataclasses", "difflib", "queue", "concurrent.futures.thread")
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ from loopkit.core.errors import (
     PluginNotEnabledError,
     UnknownNameError,
 )
-from loopkit.core.hookspecs import PROJECT_NAME, LoopkitSpec
+from loopkit.core.hookspecs import PROJECT_NAME, LoopkitSpec, new_manager
 from loopkit.core.kernel import KernelLoop
 from loopkit.core.poller import PollerInfo
 from loopkit.core.records import FrozenRecord, Record
@@ -795,8 +795,7 @@ def _build(
     tolerant: bool = False,
 ) -> Assembly:
     conflicts = _Conflicts(tolerant)
-    manager = pluggy.PluginManager(PROJECT_NAME)
-    manager.add_hookspecs(LoopkitSpec)
+    manager = new_manager()
     for name, obj, _ in chosen:
         _check_hook_names(name, obj)
         try:
