@@ -49,9 +49,25 @@ def _tricky_module() -> types.ModuleType:
         "a_number": 3,
         "renamed": hookimpl(specname="loopkit_executors")(lambda: []),
         "wrong_mark": lambda: None,
+        "__getattr__": hookimpl(lambda name: None),
+        "__doc__": "a module's own docstring",
     }
     namespace["wrong_mark"].loopkit_impl = "not a dict"
     module.__dict__.update(namespace)
+    return module
+
+
+class _LazyModule(types.ModuleType):
+    """A module type of its own: its class attributes shadow the namespace."""
+
+    @property
+    def loopkit_provides(self) -> Any:
+        raise AssertionError("pluggy must not evaluate a property")
+
+
+def _module_subclass() -> types.ModuleType:
+    module = _LazyModule("lazy")
+    module.__dict__["loopkit_requires"] = hookimpl(lambda: [])
     return module
 
 
@@ -59,7 +75,9 @@ def _modules() -> list[object]:
     return [importlib.import_module(path) for path in discovery.BUILTIN.values()]
 
 
-@pytest.mark.parametrize("plugin", [*_modules(), _tricky_module(), _Holder, _Holder()])
+@pytest.mark.parametrize(
+    "plugin", [*_modules(), _tricky_module(), _module_subclass(), _Holder, _Holder()]
+)
 def test_every_attribute_gets_the_answer_pluggy_gives(plugin: object) -> None:
     ours, theirs = new_manager(), _pluggy()
     for name in dir(plugin):
@@ -68,8 +86,17 @@ def test_every_attribute_gets_the_answer_pluggy_gives(plugin: object) -> None:
         )
 
 
+def test_every_name_of_the_spec_class_gets_the_answer_pluggy_gives() -> None:
+    ours, theirs = new_manager(), _pluggy()
+    for name in dir(LoopkitSpec):
+        assert ours.parse_hookspec_opts(LoopkitSpec, name) == theirs.parse_hookspec_opts(
+            LoopkitSpec, name
+        ), name
+    assert sorted(vars(ours.hook)) == sorted(vars(theirs.hook))
+
+
 def test_registering_finds_the_same_hooks_as_pluggy() -> None:
-    for plugin in [*_modules(), _tricky_module()]:
+    for plugin in [*_modules(), _tricky_module(), _module_subclass()]:
         ours, theirs = new_manager(), _pluggy()
         found = []
         for manager in (ours, theirs):
