@@ -82,3 +82,8 @@ class FrozenRecord(Record):
 
     def __hash__(self) -> int:
         return hash(self._fields())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copy, deepcopy and pickle rebuild through __init__: the default
+        # for slots would assign each field, which a frozen record refuses.
+        return (type(self), self._fields())

@@ -9,7 +9,9 @@ hash and :class:`dataclasses.FrozenInstanceError` on assignment.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 
 import pytest
 
@@ -71,3 +73,12 @@ def test_an_assembly_is_mutable_unhashable_and_keeps_its_private_state_out_of_vi
         hash(assembly)
     assert assembly == assembly
     assert PluginRecord("p", None, None, None, (), (), (), ()).builtin is False
+
+
+def test_frozen_records_copy_deepcopy_and_pickle_like_the_dataclasses_did() -> None:
+    info = PollerInfo("fake", list, 3, description="made up")  # type: ignore[arg-type]
+    for twin in (copy.copy(info), copy.deepcopy(info), pickle.loads(pickle.dumps(info))):
+        assert twin == info
+        assert type(twin) is PollerInfo
+    assembly = loopkit.assemble(plugins=[])
+    assert copy.copy(assembly) == assembly
