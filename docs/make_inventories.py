@@ -93,6 +93,10 @@ OBJECTS: dict[str, tuple[str, str, dict[str, list[tuple[str, str]]]]] = {
             "library/contextlib.html": [("py:class", "contextlib.AbstractAsyncContextManager")],
             "library/contextvars.html": [("py:class", "contextvars.Context")],
             "library/dataclasses.html": [("py:module", "dataclasses")],
+            "library/copy.html": [("py:module", "copy")],
+            "library/difflib.html": [("py:module", "difflib")],
+            "library/queue.html": [("py:module", "queue")],
+            "library/inspect.html": [("py:function", "inspect.getattr_static")],
             "library/importlib.metadata.html": [("py:module", "importlib.metadata")],
             "library/os.html": [("py:function", "os.fork")],
             "library/signal.html": [

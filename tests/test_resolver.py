@@ -10,6 +10,8 @@ import threading
 import pytest
 from executorhelpers import default_pool
 
+from loopkit.plugins.resolver import threaded
+
 
 @pytest.mark.parametrize(
     ("host", "port"),
@@ -107,3 +109,24 @@ def test_ports_in_range_and_service_names_are_answered(
 ) -> None:
     result = loop.run_until_complete(loop.getaddrinfo("127.0.0.1", port, type=socket.SOCK_STREAM))
     assert result == socket.getaddrinfo("127.0.0.1", port, type=socket.SOCK_STREAM)
+
+
+@pytest.mark.parametrize(
+    ("text", "numeric"),
+    [
+        ("80", True),
+        ("+80", True),
+        ("-1", True),
+        (" \t\n\v\f\r80", True),
+        ("80 ", False),
+        ("8_0", False),
+        ("", False),
+        ("+", False),
+        ("++1", False),
+        ("http", False),
+        ("\u0663", False),  # a non-ASCII digit: a service name to the C library
+        ("0x10", False),
+    ],
+)
+def test_a_port_is_numeric_exactly_when_strtoul_reads_it_as_one(text: str, numeric: bool) -> None:
+    assert threaded._is_numeric_service(text) is numeric

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,18 +37,23 @@ finally:
 
 
 def _probe(make: str, **env: str) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = _fresh(PROBE.format(make=make), **env)
+    return result
+
+
+def _fresh(code: str, **env: str) -> Any:
+    """What ``code`` prints as JSON, run in a fresh interpreter without LOOPKIT_*."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LOOPKIT_")}
     environ.update(env)
     done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(make=make)],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=30,
-        env=environ,
         check=True,
+        env=environ,
     )
-    result: dict[str, list[str]] = json.loads(done.stdout)
-    return result
+    return json.loads(done.stdout)
 
 
 def _families(modules: list[str]) -> set[str]:
@@ -165,18 +171,32 @@ def test_making_a_loop_never_imports_importlib_metadata(make: str, tmp_path: Pat
         "from loopkit.core import discovery\n"
         "print(json.dumps([before, 'importlib.metadata' in sys.modules]))\n"
     )
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("LOOPKIT_")}
-    environ["LOOPKIT_CACHE_DIR"] = str(tmp_path)
     for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-            env=environ,
-        )
-        before, after = json.loads(done.stdout)
+        before, after = _fresh(code, LOOPKIT_CACHE_DIR=str(tmp_path))
         if before:
             pytest.skip("this environment's start-up already imports importlib.metadata")
         assert after is False
+
+
+#: Stdlib modules that asyncio does not import and that making a loop must
+#: not import either: each costs start-up time that only an error message
+#: (difflib), a development convenience (dataclasses) or the first
+#: ``run_in_executor`` (queue, the thread pool's module) needs.
+NOT_ON_THE_START_PATH = ("dataclasses", "difflib", "queue", "concurrent.futures.thread")
+
+
+@pytest.mark.parametrize(
+    "make",
+    ["loopkit.new_event_loop(plugins=[])", "loopkit.new_event_loop(plugins=['tcp'])"],
+)
+def test_making_a_trimmed_loop_imports_no_start_up_weight(make: str) -> None:
+    code = (
+        "import sys, json\n"
+        f"names = {NOT_ON_THE_START_PATH!r}\n"
+        "before = [n for n in names if n in sys.modules]\n"
+        "import loopkit\n"
+        f"{make}.close()\n"
+        "print(json.dumps([before, [n for n in names if n in sys.modules]]))\n"
+    )
+    before, after = _fresh(code)
+    assert [name for name in after if name not in before] == []

@@ -27,14 +27,12 @@ error that says to use ``loopkit_loop_overrides``.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
@@ -48,10 +46,11 @@ from loopkit.core.errors import (
     PluginNotEnabledError,
     UnknownNameError,
 )
-from loopkit.core.hookspecs import PROJECT_NAME, LoopkitSpec
+from loopkit.core.hookspecs import PROJECT_NAME, LoopkitSpec, new_manager
 from loopkit.core.kernel import KernelLoop
 from loopkit.core.names import Names, PluginSpec, PluginSpecs, name_list
 from loopkit.core.poller import PollerInfo
+from loopkit.core.records import FrozenRecord, Record
 
 if TYPE_CHECKING:
     from loopkit.core.discovery import Distribution, EntryPoint
@@ -68,9 +67,22 @@ ENV_EXECUTOR = "LOOPKIT_EXECUTOR"
 _OWN_DISTRIBUTION = discovery.OWN_DISTRIBUTION
 
 
-@dataclass(frozen=True)
-class PluginRecord:
-    """A plugin as it took part in an assembly."""
+class PluginRecord(FrozenRecord):
+    """A plugin as it took part in an assembly (immutable)."""
+
+    # Field order, not sorted: it is the order of construction and of the repr.
+    __slots__ = (  # noqa: RUF023
+        "name",
+        "plugin",
+        "distribution",
+        "version",
+        "adds",
+        "overrides",
+        "pollers",
+        "lifecycle",
+        "resolvers",
+        "executors",
+    )
 
     name: str
     plugin: object
@@ -80,8 +92,34 @@ class PluginRecord:
     overrides: tuple[str, ...]
     pollers: tuple[str, ...]
     lifecycle: tuple[str, ...]
-    resolvers: tuple[str, ...] = ()
-    executors: tuple[str, ...] = ()
+    resolvers: tuple[str, ...]
+    executors: tuple[str, ...]
+
+    def __init__(
+        self,
+        name: str,
+        plugin: object,
+        distribution: str | None,
+        version: str | None,
+        adds: tuple[str, ...],
+        overrides: tuple[str, ...],
+        pollers: tuple[str, ...],
+        lifecycle: tuple[str, ...],
+        resolvers: tuple[str, ...] = (),
+        executors: tuple[str, ...] = (),
+    ) -> None:
+        self._set(
+            name,
+            plugin,
+            distribution,
+            version,
+            adds,
+            overrides,
+            pollers,
+            lifecycle,
+            resolvers,
+            executors,
+        )
 
     @property
     def builtin(self) -> bool:
@@ -98,8 +136,7 @@ def _best_first(table: Mapping[str, tuple[Backend, str]]) -> list[str]:
     return [name for _, name in sorted(usable, key=lambda item: (-item[0], item[1]))]
 
 
-@dataclass
-class Assembly:
+class Assembly(Record):
     """The outcome of assembling one selection of plugins.
 
     ``resolver`` and ``executor`` are the names of the backends built into
@@ -110,19 +147,65 @@ class Assembly:
     assembly refuses.
     """
 
+    # Field order, not sorted: it is the order of construction and of the repr.
+    __slots__ = (  # noqa: RUF023
+        "loop_class",
+        "plugins",
+        "pollers",
+        "providers",
+        "skipped",
+        "resolvers",
+        "executors",
+        "resolver",
+        "executor",
+        "problems",
+        "excluded",
+        "_default_poller",
+    )
+
     loop_class: type[KernelLoop]
     plugins: tuple[PluginRecord, ...]
     pollers: dict[str, tuple[PollerInfo, str]]
     providers: dict[str, str]
-    skipped: tuple[tuple[str, str], ...] = ()
-    resolvers: dict[str, tuple[ResolverInfo, str]] = field(default_factory=dict)
-    executors: dict[str, tuple[ExecutorInfo, str]] = field(default_factory=dict)
-    resolver: str | None = None
-    executor: str | None = None
+    skipped: tuple[tuple[str, str], ...]
+    resolvers: dict[str, tuple[ResolverInfo, str]]
+    executors: dict[str, tuple[ExecutorInfo, str]]
+    resolver: str | None
+    executor: str | None
     #: What assembly found wrong and went on without (see :func:`diagnose`).
-    problems: tuple[str, ...] = ()
-    excluded: frozenset[str] = frozenset()
-    _default_poller: str | None = field(default=None, repr=False)
+    problems: tuple[str, ...]
+    excluded: frozenset[str]
+    _default_poller: str | None
+
+    def __init__(
+        self,
+        loop_class: type[KernelLoop],
+        plugins: tuple[PluginRecord, ...],
+        pollers: dict[str, tuple[PollerInfo, str]],
+        providers: dict[str, str],
+        skipped: tuple[tuple[str, str], ...] = (),
+        resolvers: dict[str, tuple[ResolverInfo, str]] | None = None,
+        executors: dict[str, tuple[ExecutorInfo, str]] | None = None,
+        resolver: str | None = None,
+        executor: str | None = None,
+        problems: tuple[str, ...] = (),
+        excluded: frozenset[str] = frozenset(),
+    ) -> None:
+        self._set(
+            loop_class,
+            plugins,
+            pollers,
+            providers,
+            skipped,
+            {} if resolvers is None else resolvers,
+            {} if executors is None else executors,
+            resolver,
+            executor,
+            problems,
+            excluded,
+        )
+        # Not a field (no repr, no equality): the poller chosen when none is named.
+        self._default_poller = None
 
     def available_pollers(self) -> list[str]:
         """Names of the pollers usable on this platform, best first."""
@@ -606,6 +689,8 @@ def _check_hook_names(name: str, plugin: object) -> None:
         if not attr.startswith("loopkit_"):
             continue
         if attr not in _HOOK_NAMES:
+            import difflib  # an error message's only
+
             close = difflib.get_close_matches(attr, sorted(_HOOK_NAMES), n=1, cutoff=0.6)
             suggestion = f"did you mean {close[0]}? " if close else ""
             raise AssemblyError(
@@ -745,8 +830,7 @@ def _build(
     tolerant: bool = False,
 ) -> Assembly:
     conflicts = _Conflicts(tolerant)
-    manager = pluggy.PluginManager(PROJECT_NAME)
-    manager.add_hookspecs(LoopkitSpec)
+    manager = new_manager()
     for name, obj, _ in chosen:
         _check_hook_names(name, obj)
         try:

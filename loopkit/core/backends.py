@@ -17,16 +17,12 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-
-def _always() -> bool:
-    return True
+from loopkit.core.records import FrozenRecord, always
 
 
-@dataclass(frozen=True)
-class ResolverInfo:
+class ResolverInfo(FrozenRecord):
     """A name-resolution backend.
 
     ``getaddrinfo(loop, host, port, *, family=0, type=0, proto=0, flags=0)``
@@ -40,17 +36,39 @@ class ResolverInfo:
     it (for example ``pip install 'loopkit-asyncio[aiodns]'``).
     """
 
+    # Field order, not sorted: it is the order of construction and of the repr.
+    __slots__ = (  # noqa: RUF023
+        "name",
+        "getaddrinfo",
+        "getnameinfo",
+        "priority",
+        "is_available",
+        "description",
+        "install_hint",
+    )
+
     name: str
     getaddrinfo: Callable[..., Awaitable[list[tuple[Any, ...]]]]
     getnameinfo: Callable[..., Awaitable[tuple[str, str]]]
-    priority: int = 0
-    is_available: Callable[[], bool] = _always
-    description: str = ""
-    install_hint: str = ""
+    priority: int
+    is_available: Callable[[], bool]
+    description: str
+    install_hint: str
+
+    def __init__(
+        self,
+        name: str,
+        getaddrinfo: Callable[..., Awaitable[list[tuple[Any, ...]]]],
+        getnameinfo: Callable[..., Awaitable[tuple[str, str]]],
+        priority: int = 0,
+        is_available: Callable[[], bool] = always,
+        description: str = "",
+        install_hint: str = "",
+    ) -> None:
+        self._set(name, getaddrinfo, getnameinfo, priority, is_available, description, install_hint)
 
 
-@dataclass(frozen=True)
-class ExecutorInfo:
+class ExecutorInfo(FrozenRecord):
     """A default-executor backend.
 
     ``create()`` makes the pool behind ``run_in_executor(None, ...)``. It is
@@ -60,9 +78,30 @@ class ExecutorInfo:
     asyncio may rely on it), typically a subclass.
     """
 
+    # Field order, not sorted: it is the order of construction and of the repr.
+    __slots__ = (  # noqa: RUF023
+        "name",
+        "create",
+        "priority",
+        "is_available",
+        "description",
+        "install_hint",
+    )
+
     name: str
     create: Callable[[], concurrent.futures.ThreadPoolExecutor]
-    priority: int = 0
-    is_available: Callable[[], bool] = _always
-    description: str = ""
-    install_hint: str = ""
+    priority: int
+    is_available: Callable[[], bool]
+    description: str
+    install_hint: str
+
+    def __init__(
+        self,
+        name: str,
+        create: Callable[[], concurrent.futures.ThreadPoolExecutor],
+        priority: int = 0,
+        is_available: Callable[[], bool] = always,
+        description: str = "",
+        install_hint: str = "",
+    ) -> None:
+        self._set(name, create, priority, is_available, description, install_hint)

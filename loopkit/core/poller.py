@@ -10,8 +10,9 @@ whose native results look different (select, kqueue) translate into this form.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
+
+from loopkit.core.records import FrozenRecord, always
 
 #: The fd can be read (or accepts a connection).
 EVENT_READ = 0x001
@@ -57,18 +58,37 @@ class Poller(Protocol):
         """Release the backend's own resources. Idempotent."""
 
 
-@dataclass(frozen=True)
-class PollerInfo:
+class PollerInfo(FrozenRecord):
     """A poller backend as a plugin offers it.
 
     ``priority`` orders the backends when the user does not choose one: the
     available backend with the highest priority wins. ``is_available`` is
     asked before ``create`` so that a backend can decline on platforms that
-    lack its system call (kqueue on Linux, epoll on macOS).
+    lack its system call (kqueue on Linux, epoll on macOS). Immutable, with
+    a repr and field-wise equality (see ``loopkit.core.records``).
     """
+
+    # Field order, not sorted: it is the order of construction and of the repr.
+    __slots__ = (  # noqa: RUF023
+        "name",
+        "create",
+        "priority",
+        "is_available",
+        "description",
+    )
 
     name: str
     create: Callable[[], Poller]
-    priority: int = 0
-    is_available: Callable[[], bool] = lambda: True
-    description: str = ""
+    priority: int
+    is_available: Callable[[], bool]
+    description: str
+
+    def __init__(
+        self,
+        name: str,
+        create: Callable[[], Poller],
+        priority: int = 0,
+        is_available: Callable[[], bool] = always,
+        description: str = "",
+    ) -> None:
+        self._set(name, create, priority, is_available, description)

@@ -16,7 +16,6 @@ so this one check covers them all.
 
 from __future__ import annotations
 
-import re
 import socket
 from typing import Any
 
@@ -42,9 +41,21 @@ def _is_ip_literal(host: str | bytes) -> bool:
     return False
 
 
-#: What the C library reads as a port number rather than a service name
-#: (strtoul's syntax): optional leading whitespace and sign, then digits.
-_NUMERIC_SERVICE = re.compile(r"[ \t\n\v\f\r]*[+-]?[0-9]+")
+#: Leading whitespace that the C library skips before a port number.
+_C_SPACE = " \t\n\v\f\r"
+
+
+def _is_numeric_service(text: str) -> bool:
+    """Whether the C library reads ``text`` as a port number, not a service name.
+
+    strtoul's syntax: optional leading whitespace and sign, then ASCII
+    digits. Checked without a regular expression: compiling one cost every
+    loop with this plugin ~0.1 ms of start-up.
+    """
+    body = text.lstrip(_C_SPACE)
+    if body[:1] in ("+", "-"):
+        body = body[1:]
+    return body.isascii() and body.isdigit()
 
 
 def check_port(port: Any) -> None:
@@ -58,7 +69,7 @@ def check_port(port: Any) -> None:
         number = port
     elif isinstance(port, (str, bytes)):
         text = port.decode("ascii", "replace") if isinstance(port, bytes) else port
-        if _NUMERIC_SERVICE.fullmatch(text):
+        if _is_numeric_service(text):
             number = int(text)
     if number is not None and not 0 <= number <= 65535:
         raise OverflowError(f"port must be 0-65535, got {port!r}")

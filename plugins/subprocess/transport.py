@@ -44,7 +44,6 @@ import subprocess
 import warnings
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from loopkit.plugin import services
@@ -54,22 +53,38 @@ from loopkit.plugins.subprocess.watcher import Child, ChildWatch, kill_and_reap
 WatchFactory = Callable[[Any, Child, Callable[[int], None]], Any]
 
 
-@dataclass(frozen=True)
 class ChildSpec:
     """What to start, as ``subprocess_exec`` / ``subprocess_shell`` checked it.
 
     One object instead of seven arguments handed down through every step of
     the start-up. ``popen_kwargs`` goes to :class:`subprocess.Popen` as is,
-    except ``extra`` (the transport's extra info, as in asyncio).
+    except ``extra`` (the transport's extra info, as in asyncio). A plain
+    class, not a dataclass: importing :mod:`dataclasses` would cost every
+    loop with this plugin more start-up time than the rest of the module.
     """
 
-    args: Any
-    shell: bool
-    stdin: Any
-    stdout: Any
-    stderr: Any
-    bufsize: int
-    popen_kwargs: dict[str, Any]
+    __slots__ = ("args", "bufsize", "popen_kwargs", "shell", "stderr", "stdin", "stdout")
+
+    def __init__(
+        self,
+        args: Any,
+        shell: bool,
+        stdin: Any,
+        stdout: Any,
+        stderr: Any,
+        bufsize: int,
+        popen_kwargs: dict[str, Any],
+    ) -> None:
+        self.args = args
+        self.shell = shell
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.bufsize = bufsize
+        self.popen_kwargs = popen_kwargs
+
+    def __repr__(self) -> str:
+        return f"<ChildSpec args={self.args!r} shell={self.shell}>"
 
 
 _logger = logging.getLogger("asyncio")

@@ -142,3 +142,11 @@ def test_asyncio_run_shuts_it_down_cleanly(monkeypatch: pytest.MonkeyPatch) -> N
 
     assert loopkit.run(main(), executor="elastic") == 32
     assert not workers()
+
+
+def test_the_pool_class_is_importable_from_the_backend_module_and_loaded_on_first_use() -> None:
+    from loopkit.plugins.executor import elastic, pool
+
+    assert elastic.ElasticThreadPoolExecutor is pool.ElasticThreadPoolExecutor
+    with pytest.raises(AttributeError, match="no attribute 'Elastic'"):
+        elastic.Elastic  # type: ignore[attr-defined]  # noqa: B018
