@@ -36,6 +36,9 @@ LOW_WATER = HIGH_WATER // 2
 #: The longest a producer waits for one call (seconds).
 MAX_WAIT = 0.1
 
+#: Held while a loop's event is made, so that two producers agree on one.
+_MAKING = threading.Lock()
+
 
 class Backpressure:
     """Where threads wait for a flooded loop to catch up."""
@@ -45,7 +48,17 @@ class Backpressure:
     def __init__(self) -> None:
         #: True while some thread may be waiting: the loop then calls release().
         self.waiting = False
-        self._drained = threading.Event()
+        # Made by the first producer that has to wait: most loops are never
+        # flooded, and an Event (a Condition and two locks) would cost every
+        # loop made a few microseconds.
+        self._drained: threading.Event | None = None
+
+    def _event(self) -> threading.Event:
+        with _MAKING:
+            drained = self._drained
+            if drained is None:
+                drained = self._drained = threading.Event()
+            return drained
 
     def wait(self, ready: Sized, loop_thread_id: int | None) -> None:
         """Called by a producer that found ``len(ready) > HIGH_WATER``.
@@ -57,7 +70,7 @@ class Backpressure:
         """
         if loop_thread_id is None or loop_thread_id == threading.get_ident():
             return
-        drained = self._drained
+        drained = self._drained or self._event()
         drained.clear()
         self.waiting = True
         if len(ready) > HIGH_WATER:
@@ -66,4 +79,6 @@ class Backpressure:
     def release(self) -> None:
         """Wake every waiting producer (from the loop's thread)."""
         self.waiting = False
-        self._drained.set()
+        drained = self._drained
+        if drained is not None:
+            drained.set()

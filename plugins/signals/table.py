@@ -14,7 +14,7 @@ from __future__ import annotations
 from asyncio import events
 from typing import Any
 
-from loopkit.plugin import services
+from loopkit.plugin import loop_states, services
 
 #: The key of the table among the loop's per-plugin states.
 STATE_KEY = "signals"
@@ -50,5 +50,7 @@ def table(loop: Any) -> SignalTable:
 
 def existing_table(loop: Any) -> SignalTable | None:
     """The signal table of ``loop`` if it was ever made."""
-    found: SignalTable | None = services(loop).peek_state(STATE_KEY)
+    # loop_states, not services(): a loop that never used signals is closed
+    # without being given a services object it would get only to be asked this.
+    found: SignalTable | None = loop_states(loop).get(STATE_KEY)
     return found

@@ -28,7 +28,7 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from loopkit.plugin import hookimpl, services
+from loopkit.plugin import hookimpl, loop_states
 from loopkit.plugins.subprocess.policywatch import (
     PolicyWatch,
     checked_watcher,
@@ -198,6 +198,6 @@ def loopkit_loop_methods() -> dict[str, Any]:
 @hookimpl
 def loopkit_loop_closing(loop: Any) -> None:
     """Stop watching for this loop; children still running are reaped by a thread."""
-    live = services(loop).peek_state(STATE_KEY)
+    live = loop_states(loop).get(STATE_KEY)
     for watch in list(live or ()):
         watch.detach()
