@@ -33,6 +33,17 @@ from loopkit.testing import runner_on
 # fault injector's suite mode (--inject-faults) and its contracts.
 pytest_plugins = ["loopkit.testing"]
 
+# pycares (behind aiodns, which aiohttp also uses when it is installed) keeps
+# one process-wide thread that destroys closed channels; start it before any
+# test takes its snapshot of the threads alive, so that the leak check does not
+# count it against whichever test first makes a channel.
+try:
+    import pycares
+except ImportError:  # pragma: no cover - aiodns is in the test extra
+    pass
+else:
+    pycares.Channel().close()
+
 # loopkit keeps its plugin index, and what third-party plugins add, in a cache
 # folder: the suite's fake plugins must not land in the user's own.
 if not os.environ.get("LOOPKIT_CACHE_DIR"):

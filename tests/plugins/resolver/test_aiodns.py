@@ -23,10 +23,7 @@ from executorhelpers import default_pool  # noqa: E402
 import loopkit  # noqa: E402
 from loopkit.plugins.resolver import aiodns as backend  # noqa: E402
 
-# pycares keeps one process-wide thread that destroys closed channels; start
-# it before any test takes its snapshot of the threads alive, so that the
-# leak check does not count it against the first test that makes a channel.
-pycares.Channel().close()
+# (pycares' process-wide channel-destroying thread is started by conftest.py.)
 
 
 @pytest.fixture
