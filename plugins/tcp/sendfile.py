@@ -7,10 +7,14 @@ read in blocks in the executor and written; ``fallback=False`` turns that
 fallback into an error (SendfileNotAvailableError for sock_sendfile, as
 asyncio).
 
-The native path calls os.sendfile in one of the loop's helper threads
-(``services(loop).off_loop``): it reads the file, which can wait for
-the disk. The socket stays non-blocking; when it is full, the loop waits for
-it to become writable and hands the next call to the helper again.
+The native path never reads the disk on the loop thread. What the page
+cache already holds is sent from the loop thread: read with
+``preadv(..., RWF_NOWAIT)`` (which fails rather than wait for the disk) into
+the loop's shared buffer and written to the socket, one buffer at a time,
+which costs a memory copy but no thread hop. Anything not cached goes to
+os.sendfile in one of the loop's helper threads (``services(loop).off_loop``).
+The socket stays non-blocking; when it is full, the loop waits for it to
+become writable.
 
 For a transport, the native path first waits until the transport's write
 queue is empty and keeps it from reading meanwhile; the fallback path
@@ -37,8 +41,13 @@ from loopkit.plugins.tcp.sockcalls import check_sock, sock_sendall
 FALLBACK_BLOCK_SIZE = 256 * 1024
 #: Bytes asked of one os.sendfile call at most.
 NATIVE_BLOCK_SIZE = 2**30
+#: The loop's shared buffer for sending cached file data from the loop thread.
+CACHED_BLOCK_SIZE = 256 * 1024
 
 _HAS_SENDFILE = hasattr(os, "sendfile")
+#: ``preadv(..., RWF_NOWAIT)``: a read that fails instead of waiting for the
+#: disk (Linux 4.14+); without it every block goes to a helper thread.
+_RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None) if hasattr(os, "preadv") else None
 
 
 def _check_params(sock: socket.socket, file: Any, offset: Any, count: Any) -> None:
@@ -84,13 +93,23 @@ async def _native(loop: Any, sock: socket.socket, file: Any, offset: int, count:
         return 0
     fd = sock.fileno()
     total = 0
+    nowait = _RWF_NOWAIT
     try:
         while remaining > 0:
-            # In a helper thread: os.sendfile reads the file, and a read
-            # that misses the page cache waits for the disk.
-            sent, error = await services(loop).off_loop(
-                _send_some, fd, fileno, offset + total, remaining
-            )
+            cached = None
+            if nowait is not None:
+                cached = _send_cached(loop, sock, fileno, offset + total, remaining, nowait)
+                if cached is None:
+                    nowait = None  # not cached, or reads cannot promise not to wait
+            if cached is not None:
+                sent, error = cached
+            else:
+                # In a helper thread: os.sendfile reads the file, and a read
+                # that misses the page cache waits for the disk.
+                sent, error = await services(loop).off_loop(
+                    _send_some, fd, fileno, offset + total, remaining
+                )
+                nowait = _RWF_NOWAIT  # the next block may be cached again
             total += sent
             remaining -= sent
             if error is None:
@@ -110,6 +129,32 @@ async def _native(loop: Any, sock: socket.socket, file: Any, offset: int, count:
     finally:
         if total > 0:
             file.seek(offset + total)
+
+
+def _send_cached(
+    loop: Any, sock: socket.socket, fileno: int, offset: int, count: int, nowait: int
+) -> tuple[int, OSError | None] | None:
+    """Send one buffer of cached file data from the loop thread; None if not cached.
+
+    ``preadv`` with ``RWF_NOWAIT`` reads only what the page cache holds and
+    fails with EAGAIN rather than wait for the disk; a filesystem that cannot
+    promise that fails with EOPNOTSUPP. Either way None: the caller sends
+    from a helper thread. A short read (partly cached) sends what it got.
+    Returns the bytes sent and the error that stopped the send, as
+    :func:`_send_some` does.
+    """
+    view = services(loop).buffer("sendfile", CACHED_BLOCK_SIZE)
+    want = min(count, CACHED_BLOCK_SIZE)
+    try:
+        got = os.preadv(fileno, [view[:want]], offset, nowait)
+    except OSError:
+        return None
+    if got == 0:
+        return 0, None  # end of file
+    try:
+        return sock.send(view[:got]), None
+    except OSError as exc:
+        return 0, exc
 
 
 def _send_some(fd: int, fileno: int, offset: int, count: int) -> tuple[int, OSError | None]:

@@ -43,7 +43,48 @@ async def receive_all(peer: Any, nbytes: int) -> bytes:
     return bytes(data)
 
 
-def test_sock_sendfile_native_whole_file(run: Any, loop: Any, data_file: Path) -> None:
+@pytest.fixture(params=["page-cache", "helper-thread"])
+def native_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a native-path test both ways: cached data sent from the loop thread
+    (``preadv(RWF_NOWAIT)`` + ``send``), and every block through
+    ``os.sendfile`` in a helper thread (as for data not in the page cache)."""
+    if request.param == "helper-thread":
+        monkeypatch.setattr(sendfile_module, "_RWF_NOWAIT", None)
+    elif sendfile_module._RWF_NOWAIT is None:
+        pytest.skip("preadv(RWF_NOWAIT) is not available on this platform")
+    return str(request.param)
+
+
+def test_cached_data_is_sent_without_a_thread_hop_and_the_rest_by_os_sendfile(
+    run: Any, loop: Any, data_file: Path, native_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page-cache path never calls os.sendfile; the helper path does."""
+    calls: list[int] = []
+    real_sendfile = os.sendfile
+
+    def counting_sendfile(*args: Any) -> int:
+        calls.append(args[3])
+        return real_sendfile(*args)
+
+    monkeypatch.setattr(sendfile_module.os, "sendfile", counting_sendfile)
+
+    async def main() -> None:
+        a, b = socket_pair()
+        with data_file.open("rb") as f:
+            sending = loop.create_task(loop.sock_sendfile(a, f))
+            assert await receive_all(b, len(DATA)) == DATA
+            assert await sending == len(DATA)
+            assert f.tell() == len(DATA)
+        a.close()
+        b.close()
+
+    run(main())
+    assert (calls == []) == (native_path == "page-cache")
+
+
+def test_sock_sendfile_native_whole_file(
+    run: Any, loop: Any, data_file: Path, native_path: str
+) -> None:
     async def main() -> None:
         a, b = socket_pair()
         with data_file.open("rb") as f:
@@ -57,7 +98,9 @@ def test_sock_sendfile_native_whole_file(run: Any, loop: Any, data_file: Path) -
     run(main())
 
 
-def test_sock_sendfile_offset_and_count(run: Any, loop: Any, data_file: Path) -> None:
+def test_sock_sendfile_offset_and_count(
+    run: Any, loop: Any, data_file: Path, native_path: str
+) -> None:
     async def main() -> None:
         a, b = socket_pair()
         with data_file.open("rb") as f:
@@ -145,7 +188,7 @@ async def transport_and_peer() -> tuple[Any, Recorder, Any]:
     return transport, proto, peer
 
 
-def test_sendfile_over_a_transport(run: Any, loop: Any, data_file: Path) -> None:
+def test_sendfile_over_a_transport(run: Any, loop: Any, data_file: Path, native_path: str) -> None:
     async def main() -> None:
         transport, proto, peer = await transport_and_peer()
         transport.write(b"header:")
