@@ -326,7 +326,12 @@ def _save_index(file: str, paths: list[str], stamp: _Stamp, rows: list[_Row]) ->
     newest = max((mtime for _, mtime in stamp), default=-1)
     if newest >= (time.time() - RACY_SECONDS) * 1e9:
         return  # too fresh to trust a time stamp with: scan again next time
-    data = marshal.dumps((_FORMAT, tuple(paths), stamp, tuple(rows)))
+    _write_cache_file(file, marshal.dumps((_FORMAT, tuple(paths), stamp, tuple(rows))))
+
+
+def _write_cache_file(file: str, data: bytes) -> None:
+    """Replace ``file`` with ``data`` at once (readers see the old or the new
+    whole); a cache that cannot be written is simply not written."""
     temporary = f"{file}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(file), exist_ok=True)
@@ -389,18 +394,7 @@ def remember_methods(name: str, methods: tuple[str, ...]) -> None:
     if known.get(name) == methods or os.environ.get(ENV_NO_CACHE):
         return
     known[name] = methods
-    file = _methods_file()
-    temporary = f"{file}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(file), exist_ok=True)
-        with open(temporary, "wb") as handle:
-            handle.write(marshal.dumps(dict(known)))
-        os.replace(temporary, file)
-    except OSError:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+    _write_cache_file(_methods_file(), marshal.dumps(dict(known)))
 
 
 def forget_remembered_methods() -> None:

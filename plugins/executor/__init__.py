@@ -180,7 +180,7 @@ def _set_pool(loop: Any, pool: concurrent.futures.ThreadPoolExecutor | None) -> 
 
 
 #: asyncio's own name for the default pool, for code written against asyncio's
-#: internals: CPython's asyncio test harness reads ``loop._default_executor``
+#: internals: CPython's asyncio test harness reads the loop's ``_default_executor``
 #: to shut the pool down after each test. The plugin's state stays the truth;
 #: this is a view of it on the loop class (the plugin never reads or writes a
 #: loop's private attribute itself).
