@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         "baseline_cpu_seconds": sample.baseline_cpu_seconds,
         "user_cpu_seconds": sample.user_cpu_seconds,
     }
+    if sample.all_ops is not None:
+        record["all_ops"] = sample.all_ops
     print(json.dumps(record))
     return 0
 

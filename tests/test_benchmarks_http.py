@@ -1,8 +1,9 @@
-"""The aiohttp-under-wrk benchmark scenario: registered, skipped without wrk, runnable.
+"""The aiohttp benchmark scenarios: registered, skipped without wrk, runnable.
 
-wrk is a Debian package, not a Python one: most CI machines lack it, and
-there the scenario must say so and let the run succeed. No measured number
-is ever asserted, only that one was made.
+The HTTP rows (hello, JSON) are loaded by wrk, a Debian package, not a
+Python one: most CI machines lack it, and there those scenarios must say so
+and let the run succeed. The websocket row is loaded by benchmarks/loadgen.py
+and needs no wrk. No measured number is ever asserted, only that one was made.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import pytest
 # benchmarks/ is not an installed package: import it from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.loadgen import websocket_frames
 from benchmarks.run import _choose_scenarios
 from benchmarks.scenarios import load_all
-from benchmarks.scenarios.http import check_wrk_output, wrk_command
+from benchmarks.scenarios.http import DOCUMENT, check_wrk_output, wrk_command
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -37,11 +39,27 @@ def test_the_http_family_is_a_transport_scenario_reporting_cpu_and_requests() ->
     http = _choose_scenarios(None, ["http"], known)
     transport = _choose_scenarios(None, ["transport"], known)
 
-    assert [s.name for s in http] == ["http_aiohttp_hello"]
-    assert http[0] in transport
-    assert http[0].unit == "server CPU µs/request"
-    assert http[0].throughput_unit == "requests/s"
-    assert http[0].cpu_metric
+    assert [s.name for s in http] == ["http_aiohttp_hello", "http_aiohttp_json", "ws_aiohttp_echo"]
+    assert all(s in transport and s.cpu_metric for s in http)
+    assert [s.unit for s in http] == ["server CPU µs/request"] * 2 + ["server CPU µs/message"]
+    assert [s.throughput_unit for s in http] == ["requests/s"] * 2 + ["messages/s"]
+
+
+def test_the_json_row_serialises_a_document_of_a_few_kib() -> None:
+    assert 3 * 1024 < len(json.dumps(DOCUMENT)) < 6 * 1024
+
+
+def test_a_websocket_message_is_one_masked_text_frame_echoed_unmasked() -> None:
+    frame, echo_size = websocket_frames(1024)
+
+    assert frame[0] == 0x81  # FIN, text
+    assert frame[1] == 0x80 | 126  # masked, 16-bit length follows
+    assert int.from_bytes(frame[2:4], "big") == 1024
+    mask, masked = frame[4:8], frame[8:]
+    text = bytes(byte ^ mask[i % 4] for i, byte in enumerate(masked))
+    assert text.isascii() and len(text) == 1024
+    assert echo_size == 4 + 1024  # an unmasked server frame: no mask key
+    assert websocket_frames(100)[1] == 2 + 100
 
 
 def test_wrk_loads_32_connections_from_one_thread() -> None:
@@ -76,16 +94,17 @@ def test_without_wrk_the_worker_reports_skipped_with_the_reason(tmp_path: Path) 
 
 def test_without_wrk_the_run_succeeds_and_lists_the_scenario_as_skipped(tmp_path: Path) -> None:
     command = [sys.executable, str(BENCHMARKS / "run.py"), "--repeats", "2"]
-    command += ["--loops", "asyncio,loopkit", "--only", "http_aiohttp_hello"]
+    command += ["--loops", "asyncio,loopkit", "--only", "http_aiohttp_hello,http_aiohttp_json"]
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=60, env=_without_wrk(tmp_path)
     )
 
     assert done.returncode == 0, done.stderr
-    row = next(line for line in done.stdout.splitlines() if line.startswith("| http_aiohttp"))
-    cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert cells[2:] == ["skipped", "skipped", "n/a"]
-    assert "- http_aiohttp_hello on loopkit: wrk is not installed" in done.stdout
+    for name in ("http_aiohttp_hello", "http_aiohttp_json"):
+        row = next(line for line in done.stdout.splitlines() if line.startswith(f"| {name} "))
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[2:] == ["skipped", "skipped", "n/a"]
+        assert f"- {name} on loopkit: wrk is not installed" in done.stdout
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
@@ -97,5 +116,21 @@ def test_with_wrk_a_quick_measurement_counts_the_requests_the_server_handled() -
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
     assert record["ops"] > 0
+    assert record["all_ops"] >= record["ops"]  # what instructions.py divides by
     assert record["cpu_seconds"] > 0
     assert record["seconds"] > 0
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "loopkit"])
+def test_the_websocket_echo_runs_without_wrk_and_counts_the_messages(
+    loop: str, tmp_path: Path
+) -> None:
+    command = [sys.executable, str(BENCHMARKS / "worker.py"), "ws_aiohttp_echo", loop, "--quick"]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=60, env=_without_wrk(tmp_path)
+    )
+
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["ops"] == load_all()["ws_aiohttp_echo"].quick_size
+    assert record["cpu_seconds"] > 0

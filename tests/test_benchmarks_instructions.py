@@ -34,7 +34,9 @@ def test_work_counts_the_warm_up_tenth() -> None:
 
 
 def test_per_unit_divides_the_difference_by_the_extra_work() -> None:
-    assert per_unit(1_000_000, 1_440_000, 2000, 6000) == pytest.approx(100.0)
+    assert per_unit(1_000_000, 1_440_000, work_units(2000), work_units(6000)) == pytest.approx(
+        100.0
+    )
 
 
 def test_the_total_is_read_from_callgrinds_last_report() -> None:

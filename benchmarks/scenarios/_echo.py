@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import inspect
 import os
 import resource
 import socket
@@ -49,7 +50,8 @@ _READ_SIZE = 256 * 1024
 #: only (no server start-up, connecting or warm-up).
 window_profiler: cProfile.Profile | None = None
 
-#: Starts a server on the running loop; returns (load generator address, closer).
+#: Starts a server on the running loop; returns (load generator address,
+#: closer). The closer may return an awaitable, awaited on the loop.
 Serve = Callable[[asyncio.AbstractEventLoop, str], Awaitable[tuple[str, Callable[[], Any]]]]
 
 
@@ -237,7 +239,7 @@ class _Window:
 
 
 async def _session(
-    loop: asyncio.AbstractEventLoop, serve: Serve, kind: str, size: int, n: int
+    loop: asyncio.AbstractEventLoop, serve: Serve, kind: str, size: int, n: int, clients: int
 ) -> Sample:
     address, close = await serve(loop, kind)
     command = [
@@ -246,8 +248,8 @@ async def _session(
         kind,
         address,
         f"--size={size}",
-        f"--clients={CLIENTS}",
-        f"--warmup={max(CLIENTS, n // 10)}",
+        f"--clients={clients}",
+        f"--warmup={max(clients, n // 10)}",
         f"--requests={n}",
         f"--cafile={TLS_CERT}",
     ]
@@ -259,13 +261,17 @@ async def _session(
         end_wall, end_cpu, end_user = await asyncio.wait_for(window.finished, 50)
     finally:
         loop.remove_reader(window.fd)
-        close()
+        # The load generator's connections are gone before the server stops
+        # (a server that waits for its handlers, as aiohttp's does, need not).
         try:
             generator.wait(timeout=5)
         except subprocess.TimeoutExpired:
             generator.kill()
             generator.wait()
         generator.stdout.close()
+        closing = close()
+        if inspect.isawaitable(closing):
+            await closing
         if kind == "unix":
             _remove_unix_path(address)
     assert window.start is not None
@@ -286,11 +292,14 @@ def _remove_unix_path(path: str) -> None:
     os.rmdir(os.path.dirname(path))
 
 
-def measure_echo(new_loop: LoopFactory, n: int, serve: Serve, kind: str, size: int) -> Sample:
-    """Serve on a fresh loop; the load generator makes ``n`` echo requests of ``size`` bytes."""
+def measure_echo(
+    new_loop: LoopFactory, n: int, serve: Serve, kind: str, size: int, clients: int = CLIENTS
+) -> Sample:
+    """Serve on a fresh loop; the load generator's ``clients`` make ``n`` echo
+    requests of ``size`` bytes between them."""
     loop = new_loop()
     try:
-        sample = loop.run_until_complete(_session(loop, serve, kind, size, n))
+        sample = loop.run_until_complete(_session(loop, serve, kind, size, n, clients))
         # Let closing transports finish before the loop goes away.
         loop.run_until_complete(asyncio.sleep(0.01))
         return sample

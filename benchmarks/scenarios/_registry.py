@@ -55,6 +55,10 @@ class Sample:
     #: for this process: system calls, and on loopback much of the peer's
     #: network stack). Set by the transport scenarios.
     user_cpu_seconds: float | None = None
+    #: Operations the process made in all, warm-up included, when the
+    #: scenario cannot know them in advance (a wrk run lasts a time, not a
+    #: number of requests): ``benchmarks/instructions.py`` divides by it.
+    all_ops: int | None = None
 
 
 #: A measurement function: given a loop factory and an operation count,

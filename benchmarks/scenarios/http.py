@@ -1,7 +1,10 @@
-"""aiohttp "hello world" on the loop under test, loaded by ``wrk``.
+"""aiohttp web servers on the loop under test, loaded by ``wrk``.
 
-The worker serves an ``aiohttp.web.Application`` with one GET route that
-answers ``Hello, World!`` on a fresh loop, bound to a loopback port, and
+The worker serves an ``aiohttp.web.Application`` with one GET route on a
+fresh loop, bound to a loopback port: ``http_aiohttp_hello`` answers
+``Hello, World!``, ``http_aiohttp_json`` a JSON document of about 4.5 KiB
+that ``web.json_response`` serialises afresh for every request (what an
+API server does). The worker
 runs ``wrk -t1 -c32 -d<secs>`` against it in a process of its own: wrk is a
 C program, so every loop gets the same load and the load generator's own
 cost is small. A first short wrk run warms the server up (connections,
@@ -35,17 +38,35 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 
 from benchmarks.scenarios import _echo
-from benchmarks.scenarios._registry import LoopFactory, Sample, Skipped, scenario
+from benchmarks.scenarios._registry import LoopFactory, Measure, Sample, Skipped, scenario
 
 #: Open connections wrk keeps, all on one wrk thread.
 CONNECTIONS = 32
 #: Seconds of warm-up load before a measured run of at least 2 s (wrk's
 #: shortest duration; a ``--quick`` 1 s smoke run goes without).
 WARMUP_SECONDS = 1
-#: The body of every response.
+#: The body of every hello response.
 HELLO = "Hello, World!"
+#: The document every JSON response serialises (json.dumps of it is 4.5 KiB):
+#: a page of records, as an API's list endpoint returns.
+DOCUMENT = {
+    "page": 1,
+    "per_page": 32,
+    "items": [
+        {
+            "id": i,
+            "name": f"item-{i:04d}",
+            "tags": ["alpha", "beta", "gamma"],
+            "price": 10.5 + i,
+            "in_stock": i % 3 != 0,
+            "owner": {"id": 1000 + i, "login": f"user{i}"},
+        }
+        for i in range(32)
+    ],
+}
 
 #: (wall, process CPU, user-mode CPU) seconds, read together.
 Clocks = tuple[float, float, float]
@@ -67,7 +88,7 @@ def find_wrk() -> str:
     return path
 
 
-def _require_aiohttp() -> None:
+def require_aiohttp() -> None:
     if importlib.util.find_spec("aiohttp") is None:
         raise Skipped("aiohttp is not installed (pip install -e '.[test]')")
 
@@ -136,7 +157,9 @@ class _WrkRun:
         return end, text
 
 
-async def _serve_and_load(loop: asyncio.AbstractEventLoop, wrk: str, seconds: int) -> Sample:
+async def _serve_and_load(
+    loop: asyncio.AbstractEventLoop, wrk: str, seconds: int, body: str
+) -> Sample:
     from aiohttp import web
 
     handled = 0
@@ -146,8 +169,13 @@ async def _serve_and_load(loop: asyncio.AbstractEventLoop, wrk: str, seconds: in
         handled += 1
         return web.Response(text=HELLO)
 
+    async def document(request: web.Request) -> web.Response:
+        nonlocal handled
+        handled += 1
+        return web.json_response(DOCUMENT)
+
     app = web.Application()
-    app.router.add_get("/", hello)
+    app.router.add_get("/", hello if body == "hello" else document)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -178,16 +206,35 @@ async def _serve_and_load(loop: asyncio.AbstractEventLoop, wrk: str, seconds: in
         seconds=end[0] - start[0],
         cpu_seconds=end[1] - start[1],
         user_cpu_seconds=end[2] - start[2],
+        all_ops=handled,
     )
 
 
-def measure_http(new_loop: LoopFactory, seconds: int) -> Sample:
-    """Serve hello world on a fresh loop under ``seconds`` s of wrk load."""
+def wrk_scenario(name: str) -> Callable[[Measure], Measure]:
+    """Register a wrk-loaded row: server CPU µs per request, plus requests/s.
+
+    Its size is the measured run's duration in seconds (3; 1 for ``--quick``).
+    """
+    return scenario(
+        name,
+        family="http",
+        unit="server CPU µs/request",
+        kind="cost",
+        size=3,
+        quick_size=1,
+        cost_scale=1e6,
+        cpu_metric=True,
+        throughput_unit="requests/s",
+    )
+
+
+def measure_http(new_loop: LoopFactory, seconds: int, body: str = "hello") -> Sample:
+    """Serve ``body`` ("hello" or "json") on a fresh loop under ``seconds`` s of wrk load."""
     wrk = find_wrk()
-    _require_aiohttp()
+    require_aiohttp()
     loop = new_loop()
     try:
-        sample = loop.run_until_complete(_serve_and_load(loop, wrk, seconds))
+        sample = loop.run_until_complete(_serve_and_load(loop, wrk, seconds, body))
         # Let closing transports finish before the loop goes away.
         loop.run_until_complete(asyncio.sleep(0.01))
         return sample
@@ -195,17 +242,7 @@ def measure_http(new_loop: LoopFactory, seconds: int) -> Sample:
         loop.close()
 
 
-@scenario(
-    "http_aiohttp_hello",
-    family="http",
-    unit="server CPU µs/request",
-    kind="cost",
-    size=3,
-    quick_size=1,
-    cost_scale=1e6,
-    cpu_metric=True,
-    throughput_unit="requests/s",
-)
+@wrk_scenario("http_aiohttp_hello")
 def http_aiohttp_hello(new_loop: LoopFactory, n: int) -> Sample:
     """aiohttp hello world under wrk, 32 connections (server CPU µs/request).
 
@@ -213,3 +250,12 @@ def http_aiohttp_hello(new_loop: LoopFactory, n: int) -> Sample:
     wrk runs for a time, not for a number of requests.
     """
     return measure_http(new_loop, n)
+
+
+@wrk_scenario("http_aiohttp_json")
+def http_aiohttp_json(new_loop: LoopFactory, n: int) -> Sample:
+    """aiohttp 4.5 KiB JSON body (json_response) under wrk, 32 keep-alive connections.
+
+    ``n`` is the measured wrk run's duration in seconds, as for hello.
+    """
+    return measure_http(new_loop, n, "json")
