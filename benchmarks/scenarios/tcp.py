@@ -37,6 +37,12 @@ def tcp_proto_100k(new_loop: LoopFactory, n: int) -> Sample:
     return measure_echo(new_loop, n, serve_protocol, "tcp", 100 * 1024)
 
 
+@echo_scenario("tcp_proto_1m", "tcp", size=600)
+def tcp_proto_1m(new_loop: LoopFactory, n: int) -> Sample:
+    """TCP echo, 1 MiB messages, Protocol server (server CPU µs/request)."""
+    return measure_echo(new_loop, n, serve_protocol, "tcp", 1024 * 1024)
+
+
 @echo_scenario("tcp_streams_1k", "tcp", size=15_000)
 def tcp_streams_1k(new_loop: LoopFactory, n: int) -> Sample:
     """TCP echo, 1 KiB messages, asyncio streams server (server CPU µs/request)."""
@@ -53,6 +59,12 @@ def tcp_streams_10k(new_loop: LoopFactory, n: int) -> Sample:
 def tcp_streams_100k(new_loop: LoopFactory, n: int) -> Sample:
     """TCP echo, 100 KiB messages, asyncio streams server (server CPU µs/request)."""
     return measure_echo(new_loop, n, serve_streams, "tcp", 100 * 1024)
+
+
+@echo_scenario("tcp_streams_1m", "tcp", size=600)
+def tcp_streams_1m(new_loop: LoopFactory, n: int) -> Sample:
+    """TCP echo, 1 MiB messages, asyncio streams server (server CPU µs/request)."""
+    return measure_echo(new_loop, n, serve_streams, "tcp", 1024 * 1024)
 
 
 @echo_scenario("tcp_sock_1k", "tcp", size=15_000)

@@ -10,15 +10,17 @@ marks :class:`~loopkit.transports.flowcontrol.WriteFlowControl`'s.
 Theory of operation:
 
 * *Reading* is a reader watcher on the socket's fd. A BufferedProtocol
-  lends a buffer that ``recv_into`` fills. A plain Protocol gets ``bytes``
-  made one of two ways. While the peer sends little, ``recv(64 KiB)``: one
-  call, and the C library serves and shrinks a block that size from its
-  heap. Once a read fills those 64 KiB, ``recv_into`` the loop's shared
-  256 KiB buffer (see ``receive_buffer()``) and a copy of what arrived,
-  until a read brings under 16 KiB. Never ``recv(256 KiB)``, as asyncio
-  does: a request that large makes glibc map (mmap), shrink (mremap) and
-  unmap it for every read, three system calls that cost more than the read
-  itself. The watcher is
+  lends a buffer that ``recv_into`` fills. A plain Protocol gets the
+  ``bytes`` that ``recv`` makes: the kernel copies straight into them, and
+  the C library serves and shrinks that block from its heap. While the peer
+  sends little, ``recv(64 KiB)``; once a read fills those 64 KiB, ``recv``
+  of just under 128 KiB, until a read brings under 16 KiB. Never
+  ``recv(256 KiB)``, as asyncio does: a request over glibc's initial mmap
+  threshold (128 KiB) can make it map (mmap), shrink (mremap) and unmap the
+  block for every read, three system calls that cost more than the read
+  itself. Nor a read into a shared buffer and a copy out: for a 1 MiB
+  message that copy cost 1 M instructions, 12 times the rest of the echo.
+  The watcher is
   registered only while reading is wanted (not paused, not closing), so a
   paused transport costs the poller nothing.
 * *Writing* goes straight to the kernel while nothing is queued; only what the
@@ -55,22 +57,20 @@ from asyncio import constants, futures, protocols, transports, trsock
 from asyncio.log import logger
 from typing import Any
 
-from loopkit.core.services import services
 from loopkit.transports.base import wake_waiter
 from loopkit.transports.flowcontrol import DEFAULT_HIGH_WATER, WriteFlowControl
 
-__all__ = ["MAX_READ_SIZE", "StreamTransport", "receive_buffer", "set_nodelay"]
+__all__ = ["StreamTransport", "set_nodelay"]
 
-#: Bytes asked of the kernel per read for a plain Protocol while the peer
-#: sends a lot (read into the loop's shared buffer, see receive_buffer()).
-MAX_READ_SIZE = 256 * 1024
-#: Bytes asked of ``recv`` per read while the peer sends little. Below the C
-#: library's mmap threshold (128 KiB in glibc), so the bytes object comes
-#: from the heap and is shrunk in place: one call, no copy.
+#: Bytes asked of ``recv`` per read while the peer sends little.
 SMALL_READ_SIZE = 64 * 1024
-#: A read into the shared buffer that brings less than this goes back to
-#: small reads (a gap between the two sizes, so that a peer sending about
-#: SMALL_READ_SIZE at a time does not flip the mode on every read).
+#: Bytes asked of ``recv`` per read once a read filled SMALL_READ_SIZE: the
+#: most whose bytes object (data, a 33-byte header, malloc's own 8 bytes)
+#: stays under glibc's initial mmap threshold of 128 KiB, which only grows.
+LARGE_READ_SIZE = 128 * 1024 - 64
+#: A large read that brings less than this goes back to small reads (a gap
+#: between the two sizes, so that a peer sending about SMALL_READ_SIZE at a
+#: time does not flip the mode on every read).
 BACK_TO_SMALL_READS = SMALL_READ_SIZE // 4
 #: writelines() with nothing queued joins buffers up to this many bytes in all
 #: and sends them as one write(): a copy of that much costs less than
@@ -103,16 +103,6 @@ def set_nodelay(sock: socket.socket) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:  # pragma: no cover - a socket that refuses it still works
             pass
-
-
-def receive_buffer(loop: Any) -> memoryview:
-    """The loop's receive buffer for plain-Protocol reads, made on first use.
-
-    One per loop, shared by all its stream transports and the sock_recv
-    calls: reads are synchronous, and what is read is copied out as
-    ``bytes`` before anyone else runs, so the buffer is free again at once.
-    """
-    return services(loop).buffer("stream", MAX_READ_SIZE)
 
 
 def _checked_bytes_like(data: object) -> bytes | bytearray | memoryview:
@@ -158,9 +148,9 @@ class StreamTransport(WriteFlowControl, transports.Transport):
                 self._extra["peername"] = None
         self._sock: socket.socket | None = sock
         self._sock_fd = sock.fileno()
-        #: None while reads are small; the loop's shared buffer after a read
-        #: filled SMALL_READ_SIZE, until one brings less than BACK_TO_SMALL_READS.
-        self._large_reads: memoryview | None = None
+        #: SMALL_READ_SIZE; LARGE_READ_SIZE after a read filled SMALL_READ_SIZE,
+        #: until one brings less than BACK_TO_SMALL_READS.
+        self._read_size = SMALL_READ_SIZE
         self._server = server
         self._buffered = False
         # A list, not a deque: an empty deque takes 760 bytes, which an idle
@@ -250,12 +240,9 @@ class StreamTransport(WriteFlowControl, transports.Transport):
     def _read_ready(self) -> None:
         if self._conn_lost:
             return
-        view = self._large_reads
+        size = self._read_size
         try:
-            if view is None:
-                data = self._sock.recv(SMALL_READ_SIZE)  # type: ignore[union-attr]
-            else:
-                data = view[: self._sock.recv_into(view)].tobytes()  # type: ignore[union-attr]
+            data = self._sock.recv(size)  # type: ignore[union-attr]
         except _TRY_AGAIN:
             return
         except (SystemExit, KeyboardInterrupt):
@@ -266,11 +253,11 @@ class StreamTransport(WriteFlowControl, transports.Transport):
         if not data:
             self._read_eof()
             return
-        if view is None:
+        if size == SMALL_READ_SIZE:
             if len(data) == SMALL_READ_SIZE:
-                self._large_reads = receive_buffer(self._loop)
+                self._read_size = LARGE_READ_SIZE
         elif len(data) < BACK_TO_SMALL_READS:
-            self._large_reads = None
+            self._read_size = SMALL_READ_SIZE
         try:
             self._protocol.data_received(data)
         except (SystemExit, KeyboardInterrupt):

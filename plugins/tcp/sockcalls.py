@@ -34,8 +34,7 @@ _INET = (socket.AF_INET, getattr(socket, "AF_INET6", socket.AF_INET))
 #: sock_recv asks for more than this through the loop's receive buffer
 #: (see :func:`_recv`); smaller reads cost the C library nothing to allocate.
 _SMALL_READ = 16 * 1024
-#: ... and up to this much (the size of the "stream" buffer that the stream
-#: transports share: one buffer per loop for both).
+#: ... and up to this much (the size of the loop's shared "stream" buffer).
 _LARGE_READ = 256 * 1024
 
 

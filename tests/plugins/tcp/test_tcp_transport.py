@@ -18,6 +18,7 @@ from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
 from loopkit.transports.stream import (
     BACK_TO_SMALL_READS,
     JOIN_WRITELINES_UP_TO,
+    LARGE_READ_SIZE,
     SMALL_READ_SIZE,
 )
 
@@ -114,6 +115,35 @@ def test_writes_keep_their_order_while_queued(run: Any) -> None:
         for part in parts:
             transport.write(bytearray(part))  # mutable: must be copied when queued
         assert await peer_recv_all(peer, 2_000_000) == b"".join(parts)
+        transport.close()
+        await proto.lost
+        peer.close()
+
+    run(main())
+
+
+def test_a_buffer_changed_after_write_is_sent_as_it_was(run: Any) -> None:
+    """What the kernel did not take at once is copied, not referenced: a
+    bytearray (or a memoryview of one) refilled after write() or
+    writelines() does not change what the peer receives. asyncio copies on
+    3.11 (into its bytearray buffer) but queues the caller's object from
+    3.12 on; loopkit copies on every version, so reusing a buffer is safe."""
+
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        small_kernel_buffers(transport, peer)
+        payload = bytes(range(256)) * 4096  # 1 MiB, more than the kernel buffers
+        first = bytearray(payload)
+        transport.write(first)  # partly sent, the rest queued
+        second = bytearray(payload)
+        transport.write(memoryview(second))  # queued behind the first
+        third = bytearray(payload)
+        transport.writelines([third, b"end"])
+        assert transport.get_write_buffer_size() > 0
+        for buffer in (first, second, third):
+            buffer[:] = bytes(len(buffer))  # the caller reuses its buffers
+        received = await peer_recv_all(peer, 3 * len(payload) + 3)
+        assert received == payload * 3 + b"end"
         transport.close()
         await proto.lost
         peer.close()
@@ -429,10 +459,10 @@ def test_a_plain_protocol_keeps_each_chunk_it_was_given(run: Any) -> None:
 
 @pytest.mark.no_fault_injection(reason="counts how much each read brings")
 def test_reads_grow_for_a_flood_and_shrink_again_losing_nothing(run: Any) -> None:
-    """Small reads use recv(64 KiB); a read that fills it switches to the
-    loop's shared 256 KiB buffer, and a small read switches back. Every byte
-    arrives in order across both switches, and a chunk read through the
-    shared buffer is not changed by the reads after it."""
+    """Small reads use recv(64 KiB); a read that fills it switches to recv of
+    just under 128 KiB, and a small read switches back. Every byte arrives in
+    order across both switches, and a chunk from a large read is not changed
+    by the reads after it."""
     flood = bytes(range(256)) * 2048  # 512 KiB, the byte order is visible
 
     async def main() -> None:
@@ -440,7 +470,7 @@ def test_reads_grow_for_a_flood_and_shrink_again_losing_nothing(run: Any) -> Non
         transport, proto, peer = await connect(Keeper)
         await loop.sock_sendall(peer, b"small")
         await proto.receive(5)
-        assert transport._large_reads is None
+        assert transport._read_size == SMALL_READ_SIZE
         transport.pause_reading()  # let the flood pile up in the kernel
         sending = loop.create_task(loop.sock_sendall(peer, flood))
         await asyncio.sleep(0.05)
@@ -449,12 +479,14 @@ def test_reads_grow_for_a_flood_and_shrink_again_losing_nothing(run: Any) -> Non
         await proto.receive(5 + len(flood))
         large_chunks = [chunk for chunk in proto.chunks if len(chunk) > SMALL_READ_SIZE]
         assert large_chunks, [len(chunk) for chunk in proto.chunks]
-        assert transport._large_reads is not None
+        assert max(map(len, proto.chunks)) <= LARGE_READ_SIZE
+        assert all(type(chunk) is bytes for chunk in proto.chunks)
+        assert transport._read_size == LARGE_READ_SIZE
         kept = [bytes(chunk) for chunk in large_chunks]
         await loop.sock_sendall(peer, b"tail")
         await proto.receive(5 + len(flood) + 4)
         assert proto.chunks[-1] == b"tail" and len(b"tail") < BACK_TO_SMALL_READS
-        assert transport._large_reads is None
+        assert transport._read_size == SMALL_READ_SIZE
         assert large_chunks == kept
         assert bytes(proto.data) == b"small" + flood + b"tail"
         transport.close()
