@@ -13,9 +13,11 @@ blocking sockets, waits until the server has accepted them all, and reads
 the server's RSS (``/proc/self/status``, after a full garbage collection)
 before and after. The difference divided by the count is the figure.
 
-Both processes raise their soft fd limit to the hard limit; a count the
-limit (or the loopback port range) cannot hold is reported as skipped, not
-measured. Linux only (``/proc``). The scenario framework of ``run.py``
+Both processes raise their soft fd limit to the hard limit; a count that
+limit cannot hold, or that needs more client ports than the system's
+ephemeral range (``/proc/sys/net/ipv4/ip_local_port_range``) offers on one
+loopback address, is reported as skipped, with the reason, not measured.
+Linux only (``/proc``). The scenario framework of ``run.py``
 measures time, not memory, so this is a script of its own.
 """
 
@@ -46,6 +48,25 @@ def raise_fd_limit() -> int:
     if soft != hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
+
+
+def ephemeral_ports() -> int:
+    """How many client ports the system hands out (its ephemeral port range)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
+            low, high = map(int, ports.read().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default range
+    return high - low + 1
+
+
+def skip_reason(count: int, fd_limit: int, ports: int) -> str | None:
+    """Why ``count`` connections cannot be measured here, or None if they can."""
+    if count + _SPARE_FDS > fd_limit:
+        return f"needs {count + _SPARE_FDS} fds, the hard fd limit is {fd_limit}"
+    if count > ports:
+        return f"needs {count} client ports, the ephemeral port range has {ports}"
+    return None
 
 
 def rss_kib() -> int:
@@ -159,10 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.serve)
         return 0
     limit = raise_fd_limit()
+    ports = ephemeral_ports()
     print(f"server RSS per idle TCP connection, KiB (fd limit {limit})")
     for count in args.counts:
-        if count + _SPARE_FDS > limit or count > 25_000:
-            print(f"  {count:>6} connections: skipped (fd limit {limit} / loopback ports)")
+        reason = skip_reason(count, limit, ports)
+        if reason is not None:
+            print(f"  {count:>6} connections: skipped ({reason})")
             continue
         for loop_name in args.loops.split(","):
             if not is_available(loop_name):

@@ -172,6 +172,10 @@ class LoopServices:
         """The transport that owns ``fd``, or None."""
         return self._loop._fd_owners.get(fd)
 
+    def fd_owners(self) -> list[Any]:
+        """Every transport that owns an fd now (a snapshot, in no particular order)."""
+        return list(self._loop._fd_owners.values())
+
     # ------------------------------------------------------------------
     # Debug mode
     # ------------------------------------------------------------------

@@ -5,7 +5,8 @@ protocol, and dies exactly once. What that takes is the same for a stream,
 a datagram endpoint, a read pipe and a write pipe, and it lives here:
 
 * the loop, the protocol (``get_protocol`` / ``set_protocol``), the extra
-  info (``get_extra_info``) and the closing flag (``is_closing``);
+  info (``get_extra_info``; its dict ``_extra`` is made on first use, see
+  :meth:`TransportBase._make_extra`) and the closing flag (``is_closing``);
 * the kernel services, bound once per transport: ``_add_reader``,
   ``_add_writer``, ``_remove_reader``, ``_remove_writer`` are the kernel's
   own methods (no ownership check: the transport owns its fd), so a hot path
@@ -57,7 +58,8 @@ class TransportBase:
     transport class (``class MyTransport(TransportBase, asyncio.Transport)``).
 
     Instance attributes a subclass may read: ``_loop``, ``_protocol``,
-    ``_extra``, ``_closing``, ``_services`` (the loop's
+    ``_extra`` (a property: the extra-info dict, made on first use),
+    ``_closing``, ``_services`` (the loop's
     :class:`~loopkit.core.services.LoopServices`) and the four bound watcher
     methods ``_add_reader``, ``_add_writer``, ``_remove_reader``,
     ``_remove_writer``.
@@ -65,7 +67,8 @@ class TransportBase:
 
     _loop: Any
     _protocol: Any
-    _extra: dict[str, Any]
+    #: The extra-info dict, or None until someone needs it (see ``_extra``).
+    _extra_info: dict[str, Any] | None
     _closing: bool
     _lost_scheduled: bool
     _services: LoopServices
@@ -73,7 +76,7 @@ class TransportBase:
     def __init__(
         self, loop: Any, protocol: Any = None, extra: dict[str, Any] | None = None
     ) -> None:
-        self._extra = dict(extra) if extra else {}
+        self._extra_info = dict(extra) if extra else None
         self._loop = loop
         self._protocol = protocol
         self._closing = False
@@ -92,7 +95,27 @@ class TransportBase:
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """Optional transport information (``socket``, ``peername``, ``pipe``...)."""
-        return self._extra.get(name, default)
+        extra = self._extra_info
+        if extra is None:
+            extra = self._extra
+        return extra.get(name, default)
+
+    @property
+    def _extra(self) -> dict[str, Any]:
+        """The extra-info dict (asyncio's name for it), made on first use.
+
+        A server may hold thousands of idle connections whose extra info
+        nobody asks for: the dict and what a subclass would put in it are
+        made only when read (see :meth:`_make_extra`).
+        """
+        extra = self._extra_info
+        if extra is None:
+            extra = self._extra_info = self._make_extra()
+        return extra
+
+    @_extra.setter
+    def _extra(self, extra: dict[str, Any]) -> None:
+        self._extra_info = extra
 
     def get_protocol(self) -> Any:
         """The protocol receiving this transport's events (None once lost)."""
@@ -109,6 +132,11 @@ class TransportBase:
     # ------------------------------------------------------------------
     # For subclasses
     # ------------------------------------------------------------------
+
+    def _make_extra(self) -> dict[str, Any]:
+        """The extra-info dict, when first needed; a subclass adds what it
+        can still learn then (the stream transport: its socket's address)."""
+        return {}
 
     def _force_close(self, exc: BaseException | None) -> None:
         """Stop everything now and schedule ``connection_lost(exc)``."""

@@ -23,6 +23,7 @@ __all__ = ["DEFAULT_HIGH_WATER", "WriteFlowControl", "water_marks"]
 
 #: asyncio's default high-water mark of a write buffer (the low mark is a quarter).
 DEFAULT_HIGH_WATER = 64 * 1024
+_DEFAULT_LOW_WATER = DEFAULT_HIGH_WATER // 4
 
 
 def water_marks(
@@ -67,7 +68,11 @@ class WriteFlowControl(TransportBase):
         # Instance attributes, not class defaults: 3.12+ read and write an
         # attribute that shadows a class attribute markedly slower.
         self._high_water = default_high
-        self._low_water = default_high // 4
+        # One shared int for the usual marks: a computed 16384 is a new
+        # 32-byte object per transport.
+        self._low_water = (
+            _DEFAULT_LOW_WATER if default_high == DEFAULT_HIGH_WATER else default_high // 4
+        )
         self._protocol_paused = False
 
     def get_write_buffer_size(self) -> int:

@@ -35,7 +35,6 @@ from __future__ import annotations
 import errno
 import socket
 import sys
-import weakref
 from asyncio import events, exceptions, futures, tasks, trsock
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -85,9 +84,9 @@ class Server(events.AbstractServer):
         self._backlog = backlog
         self._ssl_handshake_timeout = ssl_handshake_timeout
         self._ssl_shutdown_timeout = ssl_shutdown_timeout
-        # Weak, so that a transport dropped without closing can still be
-        # detected (and warned about) by the garbage collector.
-        self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
+        # Connections are counted, not kept: close_clients() finds them among
+        # the loop's fd owners (a set of them here would cost an idle
+        # connection some 120 bytes, and a dropped one is collected as before).
         self._active_count = 0
         self._waiters: list[futures.Future[None]] | None = []
         self._serving = False
@@ -104,15 +103,12 @@ class Server(events.AbstractServer):
 
     def _attach(self, transport: Any = None) -> None:
         # ``transport`` is optional: asyncio's own tests of 3.12 call these
-        # two without one, and count connections only.
+        # two without one. A transport attached here has ``_server`` set to
+        # this server (see _clients).
         self._active_count += 1
-        if transport is not None:
-            self._clients.add(transport)
 
     def _detach(self, transport: Any = None) -> None:
         self._active_count -= 1
-        if transport is not None:
-            self._clients.discard(transport)
         if self._active_count == 0 and self._sockets is None:
             self._wakeup()
 
@@ -281,16 +277,25 @@ class Server(events.AbstractServer):
         if self._active_count == 0:
             self._wakeup()
 
+    def _clients(self) -> list[Any]:
+        """The open connections this server accepted: the loop's fd owners
+        whose ``_server`` is this server (a stream transport's, until lost)."""
+        return [
+            owner
+            for owner in services(self._loop).fd_owners()
+            if getattr(owner, "_server", None) is self
+        ]
+
     if sys.version_info >= (3, 13):
 
         def close_clients(self) -> None:
             """Close every connection this server accepted (flushing their writes)."""
-            for transport in list(self._clients):
+            for transport in self._clients():
                 transport.close()
 
         def abort_clients(self) -> None:
             """Abort every connection this server accepted (dropping their writes)."""
-            for transport in list(self._clients):
+            for transport in self._clients():
                 transport.abort()
 
     async def start_serving(self) -> None:

@@ -105,6 +105,14 @@ def set_nodelay(sock: socket.socket) -> None:
             pass
 
 
+def _address(ask: Any) -> Any:
+    """``ask()`` (a socket's getsockname or getpeername), None if the socket refuses."""
+    try:
+        return ask()
+    except OSError:
+        return None
+
+
 def _checked_bytes_like(data: object) -> bytes | bytearray | memoryview:
     """Refuse what is not bytes-like; give a memoryview byte items.
 
@@ -134,19 +142,20 @@ class StreamTransport(WriteFlowControl, transports.Transport):
         extra: dict[str, Any] | None = None,
         server: Any = None,
     ) -> None:
-        WriteFlowControl.__init__(self, loop, None, extra)
+        WriteFlowControl.__init__(self, loop, None, None)
         self._init_write_flow(DEFAULT_HIGH_WATER)
-        self._extra["socket"] = trsock.TransportSocket(sock)
-        try:
-            self._extra["sockname"] = sock.getsockname()
-        except OSError:
-            self._extra["sockname"] = None
-        if "peername" not in self._extra:
-            try:
-                self._extra["peername"] = sock.getpeername()
-            except OSError:
-                self._extra["peername"] = None
         self._sock: socket.socket | None = sock
+        # The extra info (socket, sockname, peername) is made when first
+        # asked for, or before the socket closes (see _make_extra): an idle
+        # connection would carry some 370 bytes of it for nothing. Only the
+        # peer's address is kept now, as accept() gave it or asked at once:
+        # it cannot be asked any more once the peer has reset the connection.
+        if extra and "peername" in extra:
+            self._peername = extra["peername"]
+        else:
+            self._peername = _address(sock.getpeername)
+        if extra and extra.keys() != {"peername"}:  # more given: all made now
+            self._extra_info = {**extra, **self._make_extra()}
         self._sock_fd = sock.fileno()
         #: SMALL_READ_SIZE; LARGE_READ_SIZE after a read filled SMALL_READ_SIZE,
         #: until one brings less than BACK_TO_SMALL_READS.
@@ -183,6 +192,16 @@ class StreamTransport(WriteFlowControl, transports.Transport):
 
     def _open_resource(self) -> socket.socket | None:
         return self._sock
+
+    def _make_extra(self) -> dict[str, Any]:
+        sock = self._sock
+        if sock is None:  # pragma: no cover - made before the socket closes
+            return {"peername": self._peername}
+        return {
+            "socket": trsock.TransportSocket(sock),
+            "sockname": _address(sock.getsockname),
+            "peername": self._peername,
+        }
 
     # ------------------------------------------------------------------
     # Protocol
@@ -520,6 +539,8 @@ class StreamTransport(WriteFlowControl, transports.Transport):
         sock = self._sock
         if sock is None:
             return
+        if self._extra_info is None:  # asked for after close, it must be known now
+            self._extra_info = self._make_extra()
         self._sock = None
         self._release_fd(self._sock_fd)
         sock.close()

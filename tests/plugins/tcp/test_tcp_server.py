@@ -440,10 +440,10 @@ def test_out_of_file_descriptors_pauses_accepting_then_recovers(
         loop_ = asyncio.get_running_loop()
         await loop_.sock_sendall(client, b"x")
         for _ in range(50):
-            if server._clients:  # type: ignore[attr-defined]
+            if server._clients():  # type: ignore[attr-defined]
                 break
             await asyncio.sleep(0.05)
-        assert len(server._clients) == 1  # type: ignore[attr-defined]
+        assert len(server._clients()) == 1  # type: ignore[attr-defined]
         client.close()
         server.close()
         await server.wait_closed()

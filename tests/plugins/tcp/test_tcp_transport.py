@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 from asyncio import trsock
 from typing import Any
 
 import pytest
 from noblocking import own_blocking_call
-from tcphelpers import Recorder, fill_kernel_buffers, socket_pair
+from tcphelpers import Recorder, fill_kernel_buffers, serve, socket_pair
 
 from loopkit.transports.stream import (
     BACK_TO_SMALL_READS,
@@ -339,6 +340,79 @@ def test_close_flushes_the_queue_first_and_abort_does_not(run: Any) -> None:
         assert proto.lost_calls == 1
         # The peer gets what the kernel had; nothing of the dropped queue.
         assert await peer_recv_all(peer, in_kernel + 1) == b"x" * in_kernel
+        peer.close()
+
+    run(main())
+
+
+def reset(sock: socket.socket) -> None:
+    """Close ``sock`` with a reset (RST), not a FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def test_accepted_extra_info_outlives_a_reset_and_the_close(run_any: Any) -> None:
+    # asyncio learns the addresses when the transport is made; loopkit asks
+    # for the local one only when first wanted (or before the socket
+    # closes), and both answer with the addresses the connection had.
+    async def main() -> None:
+        accepted: asyncio.Future[Recorder] = asyncio.get_running_loop().create_future()
+
+        class Accepted(Recorder):
+            def connection_made(self, transport: Any) -> None:
+                super().connection_made(transport)
+                accepted.set_result(self)
+
+        server, port = await serve(Accepted)
+        client = own_blocking_call(socket.create_connection, ("127.0.0.1", port))
+        client_address = client.getsockname()
+        proto = await accepted
+        reset(client)
+        assert isinstance(await proto.lost, ConnectionResetError)
+        transport = proto.transport
+        assert transport.get_extra_info("peername") == client_address
+        assert transport.get_extra_info("sockname") == ("127.0.0.1", port)
+        assert isinstance(transport.get_extra_info("socket"), trsock.TransportSocket)
+        server.close()
+        await server.wait_closed()
+
+    run_any(main())
+
+
+def test_connected_extra_info_outlives_a_reset_and_the_close(run_any: Any) -> None:
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        await proto.made
+        ours = transport.get_extra_info("socket")
+        address, local = ours.getpeername(), ours.getsockname()
+        transport2, proto2, peer2 = await connect()
+        await proto2.made
+        address2 = peer2.getsockname()
+        # One asked before the reset, one not: the same answers after it.
+        assert transport.get_extra_info("peername") == address
+        reset(peer)
+        reset(peer2)
+        await proto.lost
+        await proto2.lost
+        assert transport.get_extra_info("peername") == address
+        assert transport.get_extra_info("sockname") == local
+        assert transport2.get_extra_info("peername") == address2
+        assert transport2.get_extra_info("sockname") is not None
+
+    run_any(main())
+
+
+def test_extra_info_is_made_on_first_use(run: Any) -> None:
+    # An idle connection carries no extra-info dict (some 370 bytes with
+    # the socket wrapper and the local address) until someone asks.
+    async def main() -> None:
+        transport, proto, peer = await connect()
+        await proto.made
+        assert transport._extra_info is None
+        assert transport.get_extra_info("peername") == peer.getsockname()
+        assert transport._extra_info is not None
+        transport.close()
+        await proto.lost
         peer.close()
 
     run(main())
