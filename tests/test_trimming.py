@@ -264,3 +264,28 @@ def test_the_lazy_names_of_the_package_are_the_real_ones() -> None:
         "print(json.dumps([lazy, same, missing]))\n"
     )
     assert _fresh(code) == [False, True, []]
+
+
+def test_a_tcp_loop_loads_the_stream_transport_on_its_first_connection() -> None:
+    code = (
+        "import asyncio, sys, json, loopkit\n"
+        "names = ['loopkit.transports.' + m for m in\n"
+        "         ('base', 'flowcontrol', 'server', 'stream', 'wiring')]\n"
+        "loop = loopkit.new_event_loop(plugins=['tcp'])\n"
+        "made = [n for n in names if n in sys.modules]\n"
+        "async def main():\n"
+        "    server = await loop.create_server(asyncio.Protocol, '127.0.0.1', 0)\n"
+        "    port = server.sockets[0].getsockname()[1]\n"
+        "    transport, _ = await loop.create_connection(asyncio.Protocol, '127.0.0.1', port)\n"
+        "    transport.close()\n"
+        "    server.close()\n"
+        "    await server.wait_closed()\n"
+        "loop.run_until_complete(main())\n"
+        "loop.close()\n"
+        "print(json.dumps([made, [n for n in names if n in sys.modules]]))\n"
+    )
+    made, used = _fresh(code)
+    assert made == []
+    assert used == [
+        f"loopkit.transports.{m}" for m in ("base", "flowcontrol", "server", "stream", "wiring")
+    ]
