@@ -271,8 +271,9 @@ def test_a_tcp_loop_loads_the_stream_transport_on_its_first_connection() -> None
         "import asyncio, sys, json, loopkit\n"
         "names = ['loopkit.transports.' + m for m in\n"
         "         ('base', 'flowcontrol', 'server', 'stream', 'wiring')]\n"
+        "eyeballs = 'loopkit.plugins.tcp.eyeballs'\n"
         "loop = loopkit.new_event_loop(plugins=['tcp'])\n"
-        "made = [n for n in names if n in sys.modules]\n"
+        "made = [n for n in names if n in sys.modules] + [eyeballs] * (eyeballs in sys.modules)\n"
         "async def main():\n"
         "    server = await loop.create_server(asyncio.Protocol, '127.0.0.1', 0)\n"
         "    port = server.sockets[0].getsockname()[1]\n"
@@ -282,10 +283,12 @@ def test_a_tcp_loop_loads_the_stream_transport_on_its_first_connection() -> None
         "    await server.wait_closed()\n"
         "loop.run_until_complete(main())\n"
         "loop.close()\n"
-        "print(json.dumps([made, [n for n in names if n in sys.modules]]))\n"
+        "print(json.dumps([made, [n for n in names if n in sys.modules],\n"
+        "                  eyeballs in sys.modules]))\n"
     )
-    made, used = _fresh(code)
+    made, used, raced = _fresh(code)
     assert made == []
+    assert raced is False  # the Happy Eyeballs race only for happy_eyeballs_delay=
     assert used == [
         f"loopkit.transports.{m}" for m in ("base", "flowcontrol", "server", "stream", "wiring")
     ]

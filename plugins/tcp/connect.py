@@ -23,7 +23,6 @@ from typing import Any
 import loopkit.plugin as api  # api.wire_stream: the stream transport loads on first use
 from loopkit.plugin import check_not_ssl_socket, connect_socket
 from loopkit.plugins.tcp.addresses import AddrInfo, interleave, resolve
-from loopkit.plugins.tcp.eyeballs import staggered_race
 
 
 async def _connect_one(
@@ -128,6 +127,9 @@ async def _open_socket(
                 except OSError:
                     continue
         else:
+            # Only a Happy Eyeballs connection needs the race: imported here.
+            from loopkit.plugins.tcp.eyeballs import staggered_race
+
             attempts: list[Callable[[], Awaitable[socket.socket]]] = [
                 functools.partial(_connect_one, loop, errors, info, local_infos)
                 for errors, info in zip(per_attempt, infos, strict=True)
