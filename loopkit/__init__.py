@@ -12,6 +12,8 @@ Use it the way you would use uvloop::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from loopkit.core.assembly import (
     ENV_ENABLE,
     ENV_EXCLUDE,
@@ -39,8 +41,10 @@ from loopkit.core.errors import (
 from loopkit.core.hookspecs import hookimpl
 from loopkit.core.kernel import KernelLoop
 from loopkit.core.poller import EVENT_READ, EVENT_WRITE, Poller, PollerInfo
-from loopkit.policy import EventLoopPolicy, install
-from loopkit.runner import run
+
+if TYPE_CHECKING:
+    from loopkit.policy import EventLoopPolicy, install
+    from loopkit.runner import run
 
 __version__ = "0.1.0"
 
@@ -77,3 +81,22 @@ __all__ = [
     "refresh_plugins",
     "run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The policy and the runner, imported on first use: a program that only
+    makes loops (``loopkit.new_event_loop``) does not load them."""
+    module: Any
+    if name in ("EventLoopPolicy", "install"):
+        from loopkit import policy as module
+    elif name == "run":
+        from loopkit import runner as module
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value  # the next access is a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

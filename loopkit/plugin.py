@@ -133,7 +133,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """The names of :mod:`loopkit.transports`, imported on first use."""
+    """The names of :mod:`loopkit.transports`, imported on first use.
+
+    Any other name fails without importing the package: the import system
+    asks every module it imports from for ``__path__`` (``from loopkit.plugin
+    import hookimpl``), which must not load the transports.
+    """
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import loopkit.transports
 
     if name in loopkit.transports.EXPORTS:

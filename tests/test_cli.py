@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import subprocess
 import sys
 import textwrap
@@ -310,3 +311,11 @@ def test_the_console_script_calls_itself_by_its_name(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("usage: loopkit run ")
     assert "loopkit run: error: a script or -m module is required" in result.stderr
+
+
+@pytest.mark.skipif(hasattr(select, "kqueue"), reason="this platform has kqueue")
+def test_a_poller_the_platform_lacks_is_listed_as_never_loaded() -> None:
+    result = run_cli()
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("  kqueue "))
+    assert f"installed, not enabled (a poller {sys.platform} does not have" in line

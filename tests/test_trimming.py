@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -200,3 +201,94 @@ def test_making_a_trimmed_loop_imports_no_start_up_weight(make: str) -> None:
     )
     before, after = _fresh(code)
     assert [name for name in after if name not in before] == []
+
+
+#: loopkit modules that making a trimmed loop must not import: the transport
+#: bases (a trimmed loop's plugins import them on first use), the policy and
+#: the runner (only ``install``/``EventLoopPolicy``/``run`` need them), and a
+#: poller whose call this platform's ``select`` lacks (kqueue on Linux).
+NOT_FOR_A_TRIMMED_LOOP = (
+    "loopkit.transports",
+    "loopkit.policy",
+    "loopkit.runner",
+    *(
+        f"loopkit.plugins.pollers.{name}"
+        for name in ("epoll", "kqueue", "poll", "select")
+        if not hasattr(select, name)
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        "loopkit.new_event_loop(plugins=[])",
+        "loopkit.new_event_loop(plugins=['udp'])",
+        "loopkit.new_event_loop()",
+    ],
+)
+def test_making_a_loop_imports_no_unused_loopkit_module(make: str) -> None:
+    code = (
+        "import sys, json\n"
+        "import loopkit\n"
+        f"{make}.close()\n"
+        f"names = {NOT_FOR_A_TRIMMED_LOOP!r}\n"
+        "print(json.dumps([n for n in names if n in sys.modules]))\n"
+    )
+    imported = _fresh(code)
+    if make != "loopkit.new_event_loop(plugins=[])":  # transport families use the bases
+        imported = [name for name in imported if name != "loopkit.transports"]
+    assert imported == []
+
+
+@pytest.mark.skipif(hasattr(select, "kqueue"), reason="this platform has kqueue")
+def test_the_kqueue_module_is_not_imported_where_select_has_no_kqueue() -> None:
+    code = (
+        "import sys, json, loopkit\n"
+        "loopkit.new_event_loop().close()\n"
+        "loopkit.new_event_loop(plugins=['tcp']).close()\n"
+        "print(json.dumps('loopkit.plugins.pollers.kqueue' in sys.modules))\n"
+    )
+    assert _fresh(code) is False
+
+
+def test_the_lazy_names_of_the_package_are_the_real_ones() -> None:
+    code = (
+        "import sys, json, loopkit\n"
+        "lazy = 'loopkit.policy' in sys.modules or 'loopkit.runner' in sys.modules\n"
+        "from loopkit import EventLoopPolicy, install, run\n"
+        "import loopkit.policy, loopkit.runner\n"
+        "same = (EventLoopPolicy is loopkit.policy.EventLoopPolicy\n"
+        "        and install is loopkit.policy.install and run is loopkit.runner.run)\n"
+        "missing = sorted({'run', 'install', 'EventLoopPolicy'} - set(dir(loopkit)))\n"
+        "print(json.dumps([lazy, same, missing]))\n"
+    )
+    assert _fresh(code) == [False, True, []]
+
+
+def test_a_tcp_loop_loads_the_stream_transport_on_its_first_connection() -> None:
+    code = (
+        "import asyncio, sys, json, loopkit\n"
+        "names = ['loopkit.transports.' + m for m in\n"
+        "         ('base', 'flowcontrol', 'server', 'stream', 'wiring')]\n"
+        "eyeballs = 'loopkit.plugins.tcp.eyeballs'\n"
+        "loop = loopkit.new_event_loop(plugins=['tcp'])\n"
+        "made = [n for n in names if n in sys.modules] + [eyeballs] * (eyeballs in sys.modules)\n"
+        "async def main():\n"
+        "    server = await loop.create_server(asyncio.Protocol, '127.0.0.1', 0)\n"
+        "    port = server.sockets[0].getsockname()[1]\n"
+        "    transport, _ = await loop.create_connection(asyncio.Protocol, '127.0.0.1', port)\n"
+        "    transport.close()\n"
+        "    server.close()\n"
+        "    await server.wait_closed()\n"
+        "loop.run_until_complete(main())\n"
+        "loop.close()\n"
+        "print(json.dumps([made, [n for n in names if n in sys.modules],\n"
+        "                  eyeballs in sys.modules]))\n"
+    )
+    made, used, raced = _fresh(code)
+    assert made == []
+    assert raced is False  # the Happy Eyeballs race only for happy_eyeballs_delay=
+    assert used == [
+        f"loopkit.transports.{m}" for m in ("base", "flowcontrol", "server", "stream", "wiring")
+    ]

@@ -253,6 +253,16 @@ def _choose(kind: str, table: Mapping[str, tuple[Any, str]], name: str, assembly
     enable it. A known but unavailable one says why, and how to get it.
     """
     entry = table.get(name)
+    if (
+        entry is None
+        and kind == "poller"
+        and name in catalog.FOREIGN_POLLERS
+        and name not in assembly.excluded
+    ):
+        raise AssemblyError(
+            f"poller {name!r} is not available on this platform ({sys.platform}) "
+            f"(plugin {name!r}); available: {', '.join(_best_first(table)) or 'none'}"
+        )
     if entry is None:
         message = (
             f"unknown {kind} {name!r}; valid {kind}s here: "
@@ -414,6 +424,8 @@ def _select(
             own = discovery.is_own_name(_dist_of(entry_point)[0])
             if name in excluded or name in catalog.OPT_IN_PLUGINS:
                 continue
+            if own and name in catalog.FOREIGN_POLLERS:
+                continue
             if autoload_third_party or own:
                 explicit.setdefault(name, None)
         asked_by_name: set[str] = set()
@@ -443,7 +455,7 @@ def _select(
                 )
                 explicit[str(name)] = spec
         for name in (*catalog.ESSENTIAL_PLUGINS, *catalog.BUILTIN_POLLERS):
-            if name in installed and name not in excluded:
+            if name in installed and name not in excluded and name not in catalog.FOREIGN_POLLERS:
                 explicit.setdefault(name, None)
     for name in catalog.ESSENTIAL_PLUGINS:
         if name not in installed:

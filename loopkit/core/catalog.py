@@ -10,6 +10,7 @@ exception is the short list of non-asyncio attributes built-in plugins add
 from __future__ import annotations
 
 import asyncio
+import select
 
 KERNEL = "kernel"
 
@@ -20,6 +21,13 @@ ESSENTIAL_PLUGINS = ("executor",)
 #: Poller plugins shipped with loopkit. They are candidates in every loop
 #: (unless excluded by name), even when ``plugins=`` lists only families.
 BUILTIN_POLLERS = ("epoll", "kqueue", "poll", "select")
+
+#: Built-in pollers whose call this platform's :mod:`select` lacks (kqueue on
+#: Linux, epoll on macOS and the BSDs; each poller is named after its call).
+#: A loop leaves them out, so their modules are never imported where they
+#: cannot work, unless ``plugins=`` names one; ``poller=`` naming one is the
+#: same "not available on this platform" error as before.
+FOREIGN_POLLERS = frozenset(name for name in BUILTIN_POLLERS if not hasattr(select, name))
 
 #: Built-in plugins that are installed but not autoloaded: a loop has them
 #: only when they are named (``enable=``, ``plugins=``, ``LOOPKIT_ENABLE``).

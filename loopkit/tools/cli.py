@@ -123,6 +123,8 @@ def _not_enabled_lines(assembly: Assembly) -> list[str]:
         origin = "{} {}".format(*dist.name_version()) if dist is not None else "unknown"
         if name in assembly.excluded:
             how = f"excluded; drop it from --exclude / {ENV_EXCLUDE}"
+        elif name in catalog.FOREIGN_POLLERS:
+            how = f"a poller {sys.platform} does not have; never loaded here"
         elif name in catalog.OPT_IN_PLUGINS:
             how = (
                 f"opt-in; enable with --enable {name}, {ENV_ENABLE}={name} "

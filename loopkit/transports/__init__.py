@@ -20,10 +20,11 @@ what is here instead of copying it:
 * :mod:`~loopkit.transports.server`: :class:`~loopkit.transports.server.Server`,
   listening sockets and accepting connections on them (any stream family);
 * :mod:`~loopkit.transports.wiring`: a connected socket to a protocol, plain
-  or through TLS, and the ``start_tls`` loop method any stream family can offer;
-* :mod:`~loopkit.transports.tls`: the one TLS layer, over any stream transport;
+  or through TLS;
+* :mod:`~loopkit.transports.tls`: the one TLS layer, over any stream transport,
+  and the ``start_tls`` loop method any stream family can offer;
 * :mod:`~loopkit.transports.sockwait`: waiting for a socket to be ready
-  (the ``sock_*`` calls' helpers).
+  (the ``sock_*`` calls' helpers), and refusing an ``ssl.SSLSocket``.
 
 Plugins import these names from :mod:`loopkit.plugin`. Submodules are
 imported on first use, so a trimmed loop loads only what its families use
@@ -46,14 +47,16 @@ if TYPE_CHECKING:
     from loopkit.transports.pipes import PipeTransportBase, pipe_kind
     from loopkit.transports.readpipe import ReadPipeTransport
     from loopkit.transports.server import Server
-    from loopkit.transports.sockwait import TRY_AGAIN, connect_socket, retry_when_ready, watched
-    from loopkit.transports.stream import StreamTransport
-    from loopkit.transports.wiring import (
+    from loopkit.transports.sockwait import (
+        TRY_AGAIN,
         check_not_ssl_socket,
-        make_transport,
-        start_tls,
-        wire_stream,
+        connect_socket,
+        retry_when_ready,
+        watched,
     )
+    from loopkit.transports.stream import StreamTransport
+    from loopkit.transports.tls import start_tls
+    from loopkit.transports.wiring import make_transport, wire_stream
     from loopkit.transports.writepipe import WritePipeTransport
 
 #: Public name -> the submodule that defines it.
@@ -68,12 +71,12 @@ EXPORTS: dict[str, str] = {
     "TransportBase": "base",
     "WritePipeTransport": "writepipe",
     "WriteFlowControl": "flowcontrol",
-    "check_not_ssl_socket": "wiring",
+    "check_not_ssl_socket": "sockwait",
     "connect_socket": "sockwait",
     "make_transport": "wiring",
     "pipe_kind": "pipes",
     "retry_when_ready": "sockwait",
-    "start_tls": "wiring",
+    "start_tls": "tls",
     "wake_waiter": "base",
     "watched": "sockwait",
     "water_marks": "flowcontrol",

@@ -21,13 +21,14 @@ the same fd, or swallow an error of the socket (it goes to the caller).
 from __future__ import annotations
 
 import socket
+import sys
 from asyncio import futures
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from loopkit.core.services import services
 
-__all__ = ["TRY_AGAIN", "connect_socket", "retry_when_ready", "watched"]
+__all__ = ["TRY_AGAIN", "check_not_ssl_socket", "connect_socket", "retry_when_ready", "watched"]
 
 #: What a non-blocking socket raises when it is not ready.
 TRY_AGAIN = (BlockingIOError, InterruptedError)
@@ -117,3 +118,10 @@ async def connect_socket(loop: Any, sock: socket.socket, address: Any) -> None:
     except TRY_AGAIN:
         pass
     await retry_when_ready(loop, sock.fileno(), True, _connect_outcome, sock, address)
+
+
+def check_not_ssl_socket(sock: Any) -> None:
+    """Refuse an :class:`ssl.SSLSocket` (asyncio does its own TLS over plain sockets)."""
+    ssl_module = sys.modules.get("ssl")  # no SSLSocket can exist before ssl is imported
+    if ssl_module is not None and isinstance(sock, ssl_module.SSLSocket):
+        raise TypeError("Socket cannot be of type SSLSocket")

@@ -3,9 +3,10 @@
 The TLS layer itself lives in :mod:`loopkit.transports.tls` (a Protocol that
 sits between the plain stream transport and the user's protocol). This module
 only plugs it in: for new connections (``ssl=`` of create_connection,
-create_server, connect_accepted_socket) and for ``loop.start_tls`` on an
-existing transport. It imports the TLS layer (and with it :mod:`ssl`) only
-when TLS is actually asked for, so plain TCP never pays for it.
+create_server, connect_accepted_socket); ``loop.start_tls`` on an existing
+transport is :func:`loopkit.transports.tls.start_tls`. It imports the TLS
+layer (and with it :mod:`ssl`) only when TLS is actually asked for, so plain
+TCP never pays for it.
 
 What it must never do: implement any part of TLS, or leave a transport open
 when the handshake it waited for failed.
@@ -14,19 +15,17 @@ when the handshake it waited for failed.
 from __future__ import annotations
 
 import socket
-import sys
 from asyncio import futures, protocols
 from collections.abc import Callable
 from typing import Any
 
+from loopkit.transports.sockwait import check_not_ssl_socket
 from loopkit.transports.stream import StreamTransport
+from loopkit.transports.tls import start_tls
 
-
-def check_not_ssl_socket(sock: Any) -> None:
-    """Refuse an :class:`ssl.SSLSocket` (asyncio does its own TLS over plain sockets)."""
-    ssl_module = sys.modules.get("ssl")  # no SSLSocket can exist before ssl is imported
-    if ssl_module is not None and isinstance(sock, ssl_module.SSLSocket):
-        raise TypeError("Socket cannot be of type SSLSocket")
+# Homes of their own (the tls plugin and the sock_* calls need them without
+# the stream transport); still importable from here.
+__all__ = ["check_not_ssl_socket", "make_transport", "start_tls", "wire_stream"]
 
 
 def make_transport(
@@ -119,37 +118,3 @@ async def wire_stream(
         transport.close()
         raise
     return transport, protocol
-
-
-async def start_tls(
-    self: Any,
-    transport: Any,
-    protocol: protocols.BaseProtocol,
-    sslcontext: Any,
-    *,
-    server_side: bool = False,
-    server_hostname: str | None = None,
-    ssl_handshake_timeout: float | None = None,
-    ssl_shutdown_timeout: float | None = None,
-) -> Any:
-    """Upgrade ``transport`` to TLS; return the new transport ``protocol`` must use
-    (None, as in asyncio, when the connection is gone without an error).
-
-    Reading on the old transport is paused until the TLS layer is in place,
-    so no plain bytes reach it before ``connection_made``. If the handshake
-    fails (or this call is cancelled) the transport is closed. The work is
-    ``loopkit.transports.tls.start.start_tls``, imported only now so
-    that plain TCP never imports :mod:`ssl`.
-    """
-    from loopkit.transports.tls.start import start_tls as tls_start_tls
-
-    return await tls_start_tls(
-        self,
-        transport,
-        protocol,
-        sslcontext,
-        server_side=server_side,
-        server_hostname=server_hostname,
-        ssl_handshake_timeout=ssl_handshake_timeout,
-        ssl_shutdown_timeout=ssl_shutdown_timeout,
-    )

@@ -20,9 +20,9 @@ from asyncio.log import logger
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from loopkit.plugin import check_not_ssl_socket, connect_socket, wire_stream
+import loopkit.plugin as api  # api.wire_stream: the stream transport loads on first use
+from loopkit.plugin import check_not_ssl_socket, connect_socket
 from loopkit.plugins.tcp.addresses import AddrInfo, interleave, resolve
-from loopkit.plugins.tcp.eyeballs import staggered_race
 
 
 async def _connect_one(
@@ -127,6 +127,9 @@ async def _open_socket(
                 except OSError:
                     continue
         else:
+            # Only a Happy Eyeballs connection needs the race: imported here.
+            from loopkit.plugins.tcp.eyeballs import staggered_race
+
             attempts: list[Callable[[], Awaitable[socket.socket]]] = [
                 functools.partial(_connect_one, loop, errors, info, local_infos)
                 for errors, info in zip(per_attempt, infos, strict=True)
@@ -206,7 +209,7 @@ async def _create_connection(
         if sock.type != socket.SOCK_STREAM:
             raise ValueError(f"A Stream Socket was expected, got {sock!r}")
 
-    transport, protocol = await wire_stream(
+    transport, protocol = await api.wire_stream(
         self,
         sock,
         protocol_factory,
@@ -291,7 +294,7 @@ async def connect_accepted_socket(
     if ssl_shutdown_timeout is not None and not ssl:
         raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
     check_not_ssl_socket(sock)
-    transport, protocol = await wire_stream(
+    transport, protocol = await api.wire_stream(
         self,
         sock,
         protocol_factory,

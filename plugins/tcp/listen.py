@@ -19,10 +19,14 @@ import socket
 import sys
 from asyncio.log import logger
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loopkit.plugin import Server, check_not_ssl_socket
+import loopkit.plugin as api  # api.Server: the server transports load on first use
+from loopkit.plugin import check_not_ssl_socket
 from loopkit.plugins.tcp.addresses import AddrInfo, resolve
+
+if TYPE_CHECKING:
+    from loopkit.plugin import Server
 
 _HAS_IPV6 = hasattr(socket, "AF_INET6")
 
@@ -154,7 +158,7 @@ async def _create_server(
 
     for listener in sockets:
         listener.setblocking(False)
-    server = Server(
+    server = api.Server(
         self,
         sockets,
         protocol_factory,

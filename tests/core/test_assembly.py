@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import select
 import sys
 import textwrap
 import warnings
@@ -80,9 +81,11 @@ def closing(loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEventLoop:
 # ----------------------------------------------------------------------
 
 
-def test_default_assembly_has_every_builtin_plugin() -> None:
+def test_default_assembly_has_every_builtin_plugin_this_platform_can_run() -> None:
     names = {record.name for record in assemble().plugins}
-    assert {"epoll", "poll", "select", "kqueue", "executor", "resolver"} <= names
+    pollers = {name for name in ("epoll", "kqueue", "poll", "select") if hasattr(select, name)}
+    assert pollers | {"executor", "resolver"} <= names
+    assert names.isdisjoint({"epoll", "kqueue", "poll", "select"} - pollers)
     assert all(record.builtin for record in assemble().plugins if record.name in names)
 
 
@@ -323,6 +326,18 @@ def test_an_unknown_poller_lists_the_valid_ones() -> None:
 def test_an_unavailable_poller_says_so() -> None:
     with pytest.raises(AssemblyError, match="'kqueue' is not available on this platform"):
         new_event_loop(poller="kqueue")
+
+
+@pytest.mark.skipif(hasattr(select, "kqueue"), reason="this platform has kqueue")
+def test_a_poller_the_platform_lacks_is_left_out_unless_named() -> None:
+    assert "kqueue" not in {record.name for record in assemble(plugins=[]).plugins}
+    named = assemble(plugins=["kqueue"])
+    assert "kqueue" in {record.name for record in named.plugins}
+    assert not named.pollers["kqueue"][0].is_available()
+    with pytest.raises(AssemblyError, match="'kqueue' is not available on this platform"):
+        new_event_loop(plugins=["kqueue"], poller="kqueue")
+    with pytest.raises(UnknownNameError, match="remove 'kqueue' from exclude="):
+        new_event_loop(exclude=["kqueue"], poller="kqueue")
 
 
 def test_excluding_a_poller_moves_the_default_to_the_next_best() -> None:
