@@ -659,7 +659,9 @@ class KernelLoop(
                 due = len(ready)
                 end_time = self._clock() + clock_resolution
                 timers = self._timers
-                while scheduled:
+                # One by one off the heap, at most a quarter of it: when more
+                # is due, sorting the rest is cheaper (_move_due_in_bulk).
+                for _ in _repeat(None, (len(scheduled) >> 2) + 1):
                     when = scheduled[0]
                     if when >= end_time:
                         break
@@ -676,6 +678,9 @@ class KernelLoop(
                         self._timer_cancelled_count -= 1
                     else:
                         ready.append(timer)
+                else:
+                    if scheduled and scheduled[0] < end_time:
+                        self._move_due_in_bulk(end_time)
                 due = len(ready) - due
 
             ntodo = len(ready)
