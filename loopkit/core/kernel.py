@@ -223,6 +223,7 @@ class KernelLoop(
         self._clock: Callable[[], float] = default_clock(self)
         self._asyncgens: weakref.WeakSet[Any] = weakref.WeakSet()
         self._debug: bool = _asyncio_coroutines._is_debug_mode()
+        self._answer_get_debug()
         self._poller = poller
         self._poll: Callable[[float | None], list[tuple[int, int]]] = poller.poll
         self._readers: dict[int, events.Handle] = {}
@@ -659,7 +660,9 @@ class KernelLoop(
                 due = len(ready)
                 end_time = self._clock() + clock_resolution
                 timers = self._timers
-                while scheduled:
+                # One by one off the heap, at most a quarter of it: when more
+                # is due, sorting the rest is cheaper (_move_due_in_bulk).
+                for _ in _repeat(None, (len(scheduled) >> 2) + 1):
                     when = scheduled[0]
                     if when >= end_time:
                         break
@@ -676,6 +679,9 @@ class KernelLoop(
                         self._timer_cancelled_count -= 1
                     else:
                         ready.append(timer)
+                else:
+                    if scheduled and scheduled[0] < end_time:
+                        self._move_due_in_bulk(end_time)
                 due = len(ready) - due
 
             ntodo = len(ready)
@@ -753,7 +759,12 @@ class KernelLoop(
         if factory is None:
             # Looked up on each call, as asyncio does: a program may replace
             # asyncio.tasks.Task (nest_asyncio does) and expects this to follow.
-            task: tasks.Task[_T] = tasks.Task(coro, loop=self, name=name, context=context)
+            task: tasks.Task[_T] = (
+                # Keyword arguments that stay at their defaults cost a dict entry each.
+                tasks.Task(coro, loop=self)
+                if name is None and context is None
+                else tasks.Task(coro, loop=self, name=name, context=context)
+            )
             # A task records where it was made only in debug mode.
             if self._debug:
                 traced: Any = task
@@ -784,9 +795,20 @@ class KernelLoop(
         """Whether debug mode is on."""
         return self._debug
 
+    def _answer_get_debug(self) -> None:
+        """Make ``get_debug`` a C callable returning the flag, unless a subclass overrides it.
+
+        Every Future and Task made on this loop calls ``get_debug()`` from C;
+        an instance attribute that answers without a Python frame saves that
+        frame per future (``set_debug`` keeps it in step with ``_debug``).
+        """
+        if type(self).get_debug is KernelLoop.get_debug:
+            self.get_debug = _repeat(self._debug).__next__  # type: ignore[method-assign]
+
     def set_debug(self, enabled: bool) -> None:
         """Turn debug mode on or off (also while running)."""
         self._debug = enabled
+        self._answer_get_debug()
         if self.is_running():
             self.call_soon_threadsafe(self._set_coroutine_origin_tracking, enabled)
 

@@ -329,3 +329,46 @@ def test_a_slow_task_step_is_logged_as_the_task(
     assert any(
         m.startswith("Executing <Task ") and "name='sluggish-task'" in m for m in messages
     ), messages
+
+
+def test_futures_follow_set_debug_both_ways(any_loop: asyncio.AbstractEventLoop) -> None:
+    """Futures ask get_debug() from C; each switch of set_debug reaches them."""
+    assert any_loop.create_future()._source_traceback is None  # type: ignore[attr-defined]
+    any_loop.set_debug(True)
+    assert any_loop.create_future()._source_traceback  # type: ignore[attr-defined]
+    any_loop.set_debug(False)
+    assert any_loop.create_future()._source_traceback is None  # type: ignore[attr-defined]
+
+
+def test_get_debug_returns_the_value_given_to_set_debug(loop: asyncio.AbstractEventLoop) -> None:
+    """As asyncio: the flag is returned as given, not converted to a bool."""
+    loop.set_debug(1)  # type: ignore[arg-type]
+    assert loop.get_debug() == 1 and type(loop.get_debug()) is int
+    loop.set_debug(False)
+
+
+class _AlwaysDebug:
+    """A plugin whose get_debug answers True and counts the questions."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    @loopkit.hookimpl
+    def loopkit_loop_overrides(self) -> dict[str, Any]:
+        def get_debug(loop: Any) -> bool:
+            self.asked += 1
+            return True
+
+        return {"get_debug": get_debug}
+
+
+def test_a_plugins_get_debug_is_what_futures_ask() -> None:
+    plugin = _AlwaysDebug()
+    loop = loopkit.new_event_loop(plugins=[plugin])
+    try:
+        loop.set_debug(False)  # the override still answers
+        future = loop.create_future()
+        assert plugin.asked >= 1
+        assert future._source_traceback  # type: ignore[attr-defined]
+    finally:
+        loop.close()

@@ -294,3 +294,42 @@ def test_a_timer_cancelled_by_an_earlier_one_of_the_same_deadline_does_not_run(
     loop.call_at(when + 0.01, loop.stop)
     loop.run_forever()
     assert fired == ["third"]
+
+
+def test_a_burst_of_due_timers_fires_in_deadline_then_scheduling_order(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """When most of the heap is due at once the run loop sorts it instead of
+    popping deadline by deadline; the order and what stays behind are the same."""
+    now = 1000.0
+    fired: list[tuple[float, int]] = []
+    deadlines = [now + (i * 37 % 300) / 100 for i in range(300)]  # 0..3 s, shuffled
+    with mock.patch.object(loop, "time", lambda: now):
+        handles = [loop.call_at(when, fired.append, (when, i)) for i, when in enumerate(deadlines)]
+        # Several timers on one deadline, one of them cancelled; a cancelled lone timer.
+        group = [loop.call_at(now + 1.5, fired.append, (now + 1.5, 1000 + i)) for i in range(3)]
+        group[1].cancel()
+        handles[7].cancel()
+        later = [
+            loop.call_at(now + 60 + i, fired.append, (now + 60 + i, 2000 + i)) for i in range(50)
+        ]
+        now += 5  # everything but `later` is due
+        bulk = mock.patch.object(
+            type(loop), "_move_due_in_bulk", autospec=True, side_effect=type(loop)._move_due_in_bulk
+        )
+        with bulk as spy:
+            loop.call_soon(loop.stop)
+            loop.run_forever()
+        assert spy.called
+        expected = sorted(
+            [(when, i) for i, when in enumerate(deadlines) if i != 7]
+            + [(now - 5 + 1.5, 1000), (now - 5 + 1.5, 1002)]
+        )
+        assert fired == expected
+        # What was not due is still a working heap.
+        fired.clear()
+        now += 200
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        assert fired == [(timer.when(), 2000 + i) for i, timer in enumerate(later)]
+        assert loop._scheduled == [] and loop._timers == {}  # type: ignore[attr-defined]
