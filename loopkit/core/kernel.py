@@ -223,7 +223,6 @@ class KernelLoop(
         self._clock: Callable[[], float] = default_clock(self)
         self._asyncgens: weakref.WeakSet[Any] = weakref.WeakSet()
         self._debug: bool = _asyncio_coroutines._is_debug_mode()
-        self._answer_get_debug()
         self._poller = poller
         self._poll: Callable[[float | None], list[tuple[int, int]]] = poller.poll
         self._readers: dict[int, events.Handle] = {}
@@ -795,20 +794,9 @@ class KernelLoop(
         """Whether debug mode is on."""
         return self._debug
 
-    def _answer_get_debug(self) -> None:
-        """Make ``get_debug`` a C callable returning the flag, unless a subclass overrides it.
-
-        Every Future and Task made on this loop calls ``get_debug()`` from C;
-        an instance attribute that answers without a Python frame saves that
-        frame per future (``set_debug`` keeps it in step with ``_debug``).
-        """
-        if type(self).get_debug is KernelLoop.get_debug:
-            self.get_debug = _repeat(self._debug).__next__  # type: ignore[method-assign]
-
     def set_debug(self, enabled: bool) -> None:
         """Turn debug mode on or off (also while running)."""
         self._debug = enabled
-        self._answer_get_debug()
         if self.is_running():
             self.call_soon_threadsafe(self._set_coroutine_origin_tracking, enabled)
 
