@@ -19,6 +19,7 @@ from tcphelpers import Recorder, fill_kernel_buffers, serve, socket_pair
 from loopkit.transports.stream import (
     BACK_TO_SMALL_READS,
     JOIN_WRITELINES_UP_TO,
+    HUGE_READ_SIZE,
     LARGE_READ_SIZE,
     SMALL_READ_SIZE,
 )
@@ -534,9 +535,10 @@ def test_a_plain_protocol_keeps_each_chunk_it_was_given(run: Any) -> None:
 @pytest.mark.no_fault_injection(reason="counts how much each read brings")
 def test_reads_grow_for_a_flood_and_shrink_again_losing_nothing(run: Any) -> None:
     """Small reads use recv(64 KiB); a read that fills it switches to recv of
-    just under 128 KiB, and a small read switches back. Every byte arrives in
-    order across both switches, and a chunk from a large read is not changed
-    by the reads after it."""
+    just under 128 KiB, one that fills that to recv(256 KiB), and two small
+    reads in a row switch back (one alone, the tail of a large message, does
+    not). Every byte arrives in order across the switches, and a chunk from a
+    large read is not changed by the reads after it."""
     flood = bytes(range(256)) * 2048  # 512 KiB, the byte order is visible
 
     async def main() -> None:
@@ -553,16 +555,20 @@ def test_reads_grow_for_a_flood_and_shrink_again_losing_nothing(run: Any) -> Non
         await proto.receive(5 + len(flood))
         large_chunks = [chunk for chunk in proto.chunks if len(chunk) > SMALL_READ_SIZE]
         assert large_chunks, [len(chunk) for chunk in proto.chunks]
-        assert max(map(len, proto.chunks)) <= LARGE_READ_SIZE
+        assert max(map(len, proto.chunks)) <= HUGE_READ_SIZE
         assert all(type(chunk) is bytes for chunk in proto.chunks)
-        assert transport._read_size == LARGE_READ_SIZE
+        assert transport._read_size in (LARGE_READ_SIZE, HUGE_READ_SIZE)
+        large_size = transport._read_size
         kept = [bytes(chunk) for chunk in large_chunks]
         await loop.sock_sendall(peer, b"tail")
         await proto.receive(5 + len(flood) + 4)
         assert proto.chunks[-1] == b"tail" and len(b"tail") < BACK_TO_SMALL_READS
+        assert transport._read_size == large_size  # one short read: a message's tail
+        await loop.sock_sendall(peer, b"more")
+        await proto.receive(5 + len(flood) + 8)
         assert transport._read_size == SMALL_READ_SIZE
         assert large_chunks == kept
-        assert bytes(proto.data) == b"small" + flood + b"tail"
+        assert bytes(proto.data) == b"small" + flood + b"tailmore"
         transport.close()
         await proto.lost
         peer.close()
