@@ -136,6 +136,10 @@ def _checked_bytes_like(data: object) -> bytes | bytearray | memoryview:
 class StreamTransport(WriteFlowControl, transports.Transport):
     """A bidirectional transport over a connected, non-blocking stream socket."""
 
+    #: Whether the last large read was short (see BACK_TO_SMALL_READS). A
+    #: class default: an idle connection carries no entry for it.
+    _short_read = False
+
     #: loop.start_tls() accepts this transport.
     _start_tls_compatible = True
     #: loop.sendfile() may use os.sendfile on it.
@@ -168,10 +172,6 @@ class StreamTransport(WriteFlowControl, transports.Transport):
         #: SMALL_READ_SIZE; LARGE_READ_SIZE after a read filled SMALL_READ_SIZE,
         #: until one brings less than BACK_TO_SMALL_READS.
         self._read_size = SMALL_READ_SIZE
-        #: Whether the last large read was short (see BACK_TO_SMALL_READS).
-        self._short_read = False
-        #: The largest read size this socket grows to (see HUGE_READ_SIZE).
-        self._read_ceiling = LARGE_READ_SIZE if sock.family == socket.AF_UNIX else HUGE_READ_SIZE
         self._server = server
         self._buffered = False
         # A list, not a deque: an empty deque takes 760 bytes, which an idle
@@ -285,12 +285,16 @@ class StreamTransport(WriteFlowControl, transports.Transport):
             self._read_eof()
             return
         if len(data) == size:
-            if size != self._read_ceiling:
-                self._read_size = LARGE_READ_SIZE if size == SMALL_READ_SIZE else HUGE_READ_SIZE
-            self._short_read = False
+            if size == SMALL_READ_SIZE:
+                self._read_size = LARGE_READ_SIZE
+            elif size == LARGE_READ_SIZE and self._sock.family != socket.AF_UNIX:  # type: ignore[union-attr]
+                self._read_size = HUGE_READ_SIZE
+            if self._short_read:
+                self._short_read = False
         elif size != SMALL_READ_SIZE:
             if len(data) >= BACK_TO_SMALL_READS:
-                self._short_read = False
+                if self._short_read:
+                    self._short_read = False
             elif self._short_read:
                 self._read_size = SMALL_READ_SIZE
                 self._short_read = False
