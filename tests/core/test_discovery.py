@@ -38,7 +38,13 @@ PLUGIN = "from loopkit import hookimpl\n@hookimpl\ndef loopkit_loop_methods():\n
 
 def _run(site: Path, cache: Path, **env: str) -> dict[str, object]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LOOPKIT_")}
-    environ.update(PYTHONPATH=str(site), LOOPKIT_CACHE_DIR=str(cache), **env)
+    # No bytecode written into the site folder: the first import of a plugin
+    # module that lies directly in a path folder creates its __pycache__
+    # there, which changes the folder's time, and the next run then rightly
+    # scans once more. The tests here stamp folder times themselves.
+    environ.update(
+        PYTHONPATH=str(site), LOOPKIT_CACHE_DIR=str(cache), PYTHONDONTWRITEBYTECODE="1", **env
+    )
     done = subprocess.run(
         [sys.executable, "-c", PROBE],
         capture_output=True,
