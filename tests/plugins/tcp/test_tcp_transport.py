@@ -18,8 +18,8 @@ from tcphelpers import Recorder, fill_kernel_buffers, serve, socket_pair
 
 from loopkit.transports.stream import (
     BACK_TO_SMALL_READS,
-    JOIN_WRITELINES_UP_TO,
     HUGE_READ_SIZE,
+    JOIN_WRITELINES_UP_TO,
     LARGE_READ_SIZE,
     SMALL_READ_SIZE,
 )
