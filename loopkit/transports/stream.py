@@ -14,11 +14,12 @@ Theory of operation:
   ``bytes`` that ``recv`` makes: the kernel copies straight into them, and
   the C library serves and shrinks that block from its heap. While the peer
   sends little, ``recv(64 KiB)``; once a read fills those 64 KiB, ``recv``
-  of just under 128 KiB, until a read brings under 16 KiB. Never
-  ``recv(256 KiB)``, as asyncio does: a request over glibc's initial mmap
-  threshold (128 KiB) can make it map (mmap), shrink (mremap) and unmap the
-  block for every read, three system calls that cost more than the read
-  itself. Nor a read into a shared buffer and a copy out: for a 1 MiB
+  of just under 128 KiB; on TCP, once one of those fills too,
+  ``recv(256 KiB)`` (see ``_adapt_read_size``). Small reads first, unlike
+  asyncio's ``recv(256 KiB)`` for every read: a request over glibc's initial
+  mmap threshold (128 KiB) that comes back short makes it map (mmap), shrink
+  (mremap) and unmap the block, three system calls that cost more than the
+  read itself. No read into a shared buffer and a copy out: for a 1 MiB
   message that copy cost 1 M instructions, 12 times the rest of the echo.
   The watcher is
   registered only while reading is wanted (not paused, not closing), so a
@@ -169,8 +170,7 @@ class StreamTransport(WriteFlowControl, transports.Transport):
         if extra and extra.keys() != {"peername"}:  # more given: all made now
             self._extra_info = {**extra, **self._make_extra()}
         self._sock_fd = sock.fileno()
-        #: SMALL_READ_SIZE; LARGE_READ_SIZE after a read filled SMALL_READ_SIZE,
-        #: until one brings less than BACK_TO_SMALL_READS.
+        #: What the next plain-Protocol read asks of recv (_adapt_read_size).
         self._read_size = SMALL_READ_SIZE
         self._server = server
         self._buffered = False
@@ -284,28 +284,37 @@ class StreamTransport(WriteFlowControl, transports.Transport):
         if not data:
             self._read_eof()
             return
-        if len(data) == size:
-            if size == SMALL_READ_SIZE:
-                self._read_size = LARGE_READ_SIZE
-            elif size == LARGE_READ_SIZE and self._sock.family != socket.AF_UNIX:  # type: ignore[union-attr]
-                self._read_size = HUGE_READ_SIZE
-            if self._short_read:
-                self._short_read = False
-        elif size != SMALL_READ_SIZE:
-            if len(data) >= BACK_TO_SMALL_READS:
-                if self._short_read:
-                    self._short_read = False
-            elif self._short_read:
-                self._read_size = SMALL_READ_SIZE
-                self._short_read = False
-            else:
-                self._short_read = True
+        if size != SMALL_READ_SIZE or len(data) == size:  # not a small read's usual case
+            self._adapt_read_size(size, len(data))
         try:
             self._protocol.data_received(data)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
             self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
+
+    def _adapt_read_size(self, size: int, got: int) -> None:
+        """Grow the next read after a full one, shrink it after two short ones.
+
+        SMALL_READ_SIZE -> LARGE_READ_SIZE -> HUGE_READ_SIZE (not on Unix
+        sockets), one step per read that filled its size; back to
+        SMALL_READ_SIZE after two large reads in a row that each brought
+        under BACK_TO_SMALL_READS. The flag is written only when it changes,
+        so that a connection that never reads much carries no entry for it.
+        """
+        if got == size:
+            if size == SMALL_READ_SIZE:
+                self._read_size = LARGE_READ_SIZE
+            elif size == LARGE_READ_SIZE and self._sock.family != socket.AF_UNIX:  # type: ignore[union-attr]
+                self._read_size = HUGE_READ_SIZE
+            short = False
+        else:
+            short = got < BACK_TO_SMALL_READS
+            if short and self._short_read:
+                self._read_size = SMALL_READ_SIZE
+                short = False
+        if short != self._short_read:
+            self._short_read = short
 
     def _read_ready_buffered(self) -> None:
         if self._conn_lost:
