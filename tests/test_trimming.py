@@ -203,6 +203,39 @@ def test_making_a_trimmed_loop_imports_no_start_up_weight(make: str) -> None:
     assert [name for name in after if name not in before] == []
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        "loopkit.new_event_loop(plugins=[])",
+        "loopkit.new_event_loop(plugins=['tcp'])",
+        f"loopkit.new_event_loop(plugins={list(FAMILIES)!r})",
+    ],
+)
+def test_a_loop_of_builtin_plugins_is_assembled_without_importing_pluggy(make: str) -> None:
+    """Importing pluggy is a third of a trimmed loop's start-up over asyncio's.
+
+    loopkit's own plugins are read straight from their modules (the test
+    suite holds that reading to pluggy's); pluggy is imported for plugins
+    from elsewhere, and then validates them.
+    """
+    code = (
+        "import sys, json, types\n"
+        "before = 'pluggy' in sys.modules\n"
+        "import loopkit\n"
+        f"{make}.close()\n"
+        "ours = 'pluggy' in sys.modules\n"
+        "extra = types.ModuleType('extra')\n"
+        "extra.loopkit_requires = loopkit.hookimpl(lambda: [])\n"
+        "loopkit.new_event_loop(plugins=[extra]).close()\n"
+        "print(json.dumps([before, ours, 'pluggy' in sys.modules]))\n"
+    )
+    before, ours, with_a_foreign_plugin = _fresh(code)
+    if before:
+        pytest.skip("this environment's start-up already imports pluggy")
+    assert ours is False
+    assert with_a_foreign_plugin is True
+
+
 #: loopkit modules that making a trimmed loop must not import: the transport
 #: bases (a trimmed loop's plugins import them on first use), the policy and
 #: the runner (only ``install``/``EventLoopPolicy``/``run`` need them), and a

@@ -10,7 +10,9 @@ Theory of operation
    essential plugins, the built-in pollers and whatever the chosen plugins
    declare in ``loopkit_requires``. Only the selected plugins are imported.
 3. *Assembly* registers them with a pluggy PluginManager (which validates
-   every hook implementation against the specs), asks each for the
+   every hook implementation against the specs; a set made only of
+   loopkit's own plugins, validated by the test suite, is read without
+   importing pluggy), asks each for the
    attributes it adds or overrides, checks for conflicts, and builds one
    subclass of :class:`~loopkit.core.kernel.KernelLoop` whose namespace holds
    the plugins' functions directly. Methods nobody provides become stubs
@@ -33,9 +35,8 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import FunctionType, ModuleType
 from typing import TYPE_CHECKING, Any, cast
-
-import pluggy
 
 from loopkit.core import catalog, discovery
 from loopkit.core.backends import ExecutorInfo, ResolverInfo
@@ -46,7 +47,7 @@ from loopkit.core.errors import (
     PluginNotEnabledError,
     UnknownNameError,
 )
-from loopkit.core.hookspecs import PROJECT_NAME, LoopkitSpec, new_manager
+from loopkit.core.hookspecs import PROJECT_NAME, LoopkitSpec
 from loopkit.core.kernel import KernelLoop
 from loopkit.core.names import Names, PluginSpec, PluginSpecs, name_list
 from loopkit.core.poller import PollerInfo
@@ -735,6 +736,89 @@ def _check_hook_names(name: str, plugin: object) -> None:
             )
 
 
+#: The options of a plain ``@hookimpl``: no ordering, no wrapper, no renaming.
+_PLAIN_IMPL = {
+    "wrapper": False,
+    "hookwrapper": False,
+    "optionalhook": False,
+    "tryfirst": False,
+    "trylast": False,
+    "specname": None,
+}
+
+#: A hook's implementations, as (plugin name, function), in pluggy's order.
+Implementations = dict[str, list[tuple[str, Callable[..., Any]]]]
+
+
+def _implementations(chosen: list[tuple[str, object, EntryPoint | None]]) -> Implementations:
+    """Every chosen plugin's hook implementations, by hook name.
+
+    pluggy finds and validates them, unless every plugin is loopkit's own
+    and marks only plain implementations: then they are read straight from
+    the plugin modules, giving what pluggy would give (a test holds every
+    built-in plugin to that), and a trimmed loop never imports pluggy.
+    """
+    own = _own_implementations(chosen)
+    return own if own is not None else _pluggy_implementations(chosen)
+
+
+def _own_implementations(
+    chosen: list[tuple[str, object, EntryPoint | None]],
+) -> Implementations | None:
+    """The implementations of loopkit's own plugins, or None when pluggy must look.
+
+    pluggy keeps plain implementations of a hook in registration order,
+    which is the order of ``chosen``. Anything else (a plugin from
+    elsewhere, ordering or wrapper options, a marked function under a name
+    that is not a hook) is pluggy's to order, validate or refuse.
+    """
+    found: Implementations = {}
+    for name, obj, entry_point in chosen:
+        if not _is_own_plugin(name, obj, entry_point):
+            return None
+        for attr, value in vars(obj).items():
+            opts = getattr(value, _IMPL_MARK, None) if type(value) is FunctionType else None
+            if opts is None:
+                continue
+            if opts != _PLAIN_IMPL or attr not in _HOOK_NAMES:
+                return None
+            found.setdefault(attr, []).append((name, value))
+    return found
+
+
+def _is_own_plugin(name: str, obj: object, entry_point: EntryPoint | None) -> bool:
+    """Whether ``obj`` is the module of one of loopkit's built-in plugins."""
+    return (
+        entry_point is not None
+        and discovery.BUILTIN.get(name) == entry_point.value
+        and type(obj) is ModuleType
+        and getattr(obj, "__name__", None) == entry_point.value
+    )
+
+
+def _pluggy_implementations(chosen: list[tuple[str, object, EntryPoint | None]]) -> Implementations:
+    """Register the plugins with pluggy, which validates every implementation."""
+    import pluggy
+
+    from loopkit.core.manager import new_manager
+
+    manager = new_manager()
+    for name, obj, _ in chosen:
+        try:
+            manager.register(obj, name=name)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            raise AssemblyError(f"plugin {name!r} cannot be registered: {exc}") from exc
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:  # pragma: no cover - caught above
+        raise AssemblyError(f"plugin {exc.plugin!r}: {exc}") from exc
+    found: Implementations = {}
+    for hook_name, hook in vars(manager.hook).items():
+        for impl in hook.get_hookimpls() if hook_name in _HOOK_NAMES else ():
+            found.setdefault(hook_name, []).append((impl.plugin_name, impl.function))
+    return found
+
+
 def _kind_of(value: Any) -> str:
     return type(value).__name__
 
@@ -860,24 +944,13 @@ def _build(
     tolerant: bool = False,
 ) -> Assembly:
     conflicts = _Conflicts(tolerant)
-    manager = new_manager()
     for name, obj, _ in chosen:
         _check_hook_names(name, obj)
-        try:
-            manager.register(obj, name=name)
-        except (ValueError, pluggy.PluginValidationError) as exc:
-            raise AssemblyError(f"plugin {name!r} cannot be registered: {exc}") from exc
-    try:
-        manager.check_pending()
-    except pluggy.PluginValidationError as exc:  # pragma: no cover - caught above
-        raise AssemblyError(f"plugin {exc.plugin!r}: {exc}") from exc
+    implementations = _implementations(chosen)
 
     def results(hook_name: str) -> list[tuple[str, Any]]:
-        hook = getattr(manager.hook, hook_name)
-        out = []
-        for impl in sorted(hook.get_hookimpls(), key=lambda impl: impl.plugin_name):
-            out.append((impl.plugin_name, impl.function()))
-        return out
+        found = sorted(implementations.get(hook_name, ()), key=lambda impl: impl[0])
+        return [(plugin_name, function()) for plugin_name, function in found]
 
     for plugin_name, answer in results("loopkit_provides"):
         _names_answer(plugin_name, "loopkit_provides", answer)
@@ -954,15 +1027,12 @@ def _build(
         results("loopkit_pollers"), "loopkit_pollers", PollerInfo, "poller", conflicts
     )
 
-    created = tuple(impl.function for impl in manager.hook.loopkit_loop_created.get_hookimpls())
-    closing = tuple(
-        (impl.plugin_name, impl.function)
-        for impl in manager.hook.loopkit_loop_closing.get_hookimpls()
-    )
+    created = tuple(function for _, function in implementations.get("loopkit_loop_created", ()))
+    closing = tuple(implementations.get("loopkit_loop_closing", ()))
     lifecycle: dict[str, list[str]] = {}
     for hook_name in ("loopkit_loop_created", "loopkit_loop_closing"):
-        for impl in getattr(manager.hook, hook_name).get_hookimpls():
-            lifecycle.setdefault(impl.plugin_name, []).append(hook_name)
+        for plugin_name, _ in implementations.get(hook_name, ()):
+            lifecycle.setdefault(plugin_name, []).append(hook_name)
 
     for method in catalog.abstract_loop_methods():
         if method not in providers:
