@@ -21,13 +21,19 @@ from typing import Any, TypeVar, overload
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-class HookspecMarker:
-    """Marks the methods of a class as hook specifications of one project."""
+class _ProjectMarker:
+    """A marker of one project's hooks: the project names the attribute it sets."""
 
     __slots__ = ("project_name",)
 
     def __init__(self, project_name: str) -> None:
         self.project_name = project_name
+
+
+class HookspecMarker(_ProjectMarker):
+    """Marks the methods of a class as hook specifications of one project."""
+
+    __slots__ = ()
 
     @overload
     def __call__(
@@ -69,7 +75,7 @@ class HookspecMarker:
         return _mark(function, self.project_name + "_spec", opts, refusal)
 
 
-class HookimplMarker:
+class HookimplMarker(_ProjectMarker):
     """Marks functions as hook implementations of one project.
 
     The options are pluggy's: ``tryfirst`` and ``trylast`` order the
@@ -78,10 +84,7 @@ class HookimplMarker:
     pass validation, ``specname`` implements a hook under another name.
     """
 
-    __slots__ = ("project_name",)
-
-    def __init__(self, project_name: str) -> None:
-        self.project_name = project_name
+    __slots__ = ()
 
     @overload
     def __call__(
