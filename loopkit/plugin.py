@@ -47,6 +47,7 @@ from loopkit.core.errors import (
     UnknownNameError,
 )
 from loopkit.core.hookspecs import LoopkitSpec, hookimpl
+from loopkit.core.lazymethods import LazyMethod, lazy_method
 from loopkit.core.poller import (
     EVENT_ERROR,
     EVENT_READ,
@@ -99,6 +100,7 @@ __all__ = [
     "DatagramTransport",
     "ExecutorInfo",
     "IterationObserver",
+    "LazyMethod",
     "LoopServices",
     "LoopkitError",
     "LoopkitSpec",
@@ -119,6 +121,7 @@ __all__ = [
     "executor_factory",
     "existing_services",
     "hookimpl",
+    "lazy_method",
     "loop_states",
     "make_transport",
     "pipe_kind",

@@ -23,8 +23,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopkit.plugin import hookimpl
-from loopkit.plugins.tcp import connect, listen, sendfile, sockcalls
+from loopkit.plugin import hookimpl, lazy_method
+
+#: The modules of the methods, each imported the first time a loop looks one of
+#: its methods up: a program that only connects never imports the server's code.
+_CONNECT = "loopkit.plugins.tcp.connect"
+_LISTEN = "loopkit.plugins.tcp.listen"
+_SENDFILE = "loopkit.plugins.tcp.sendfile"
+_SOCKCALLS = "loopkit.plugins.tcp.sockcalls"
 
 
 @hookimpl
@@ -54,14 +60,14 @@ def loopkit_provides() -> list[str]:
 def loopkit_loop_methods() -> dict[str, Any]:
     """The TCP part of the asyncio loop API."""
     return {
-        "create_connection": connect.create_connection,
-        "connect_accepted_socket": connect.connect_accepted_socket,
-        "create_server": listen.create_server,
-        "sendfile": sendfile.sendfile,
-        "sock_sendfile": sendfile.sock_sendfile,
-        "sock_recv": sockcalls.sock_recv,
-        "sock_recv_into": sockcalls.sock_recv_into,
-        "sock_sendall": sockcalls.sock_sendall,
-        "sock_connect": sockcalls.sock_connect,
-        "sock_accept": sockcalls.sock_accept,
+        "create_connection": lazy_method(_CONNECT),
+        "connect_accepted_socket": lazy_method(_CONNECT),
+        "create_server": lazy_method(_LISTEN),
+        "sendfile": lazy_method(_SENDFILE),
+        "sock_sendfile": lazy_method(_SENDFILE),
+        "sock_recv": lazy_method(_SOCKCALLS),
+        "sock_recv_into": lazy_method(_SOCKCALLS),
+        "sock_sendall": lazy_method(_SOCKCALLS),
+        "sock_connect": lazy_method(_SOCKCALLS),
+        "sock_accept": lazy_method(_SOCKCALLS),
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopkit.plugin import hookimpl, start_tls
+from loopkit.plugin import hookimpl, lazy_method
 
 
 @hookimpl
@@ -26,4 +26,6 @@ def loopkit_provides() -> list[str]:
 @hookimpl
 def loopkit_loop_methods() -> dict[str, Any]:
     """``start_tls``: the shared TLS layer's upgrade of a stream transport."""
-    return {"start_tls": start_tls}
+    # Looked up in loopkit.plugin on first use: the TLS layer and the
+    # transports it works on are imported only by a loop that upgrades.
+    return {"start_tls": lazy_method("loopkit.plugin")}
