@@ -10,6 +10,7 @@ exception is the short list of non-asyncio attributes built-in plugins add
 from __future__ import annotations
 
 import asyncio
+import functools
 import select
 
 KERNEL = "kernel"
@@ -43,10 +44,13 @@ BUILTIN_EXTRA_METHODS: dict[str, tuple[str, ...]] = {
 }
 
 
-def abstract_loop_methods() -> list[str]:
+@functools.cache
+def abstract_loop_methods() -> tuple[str, ...]:
     """The public methods of :class:`asyncio.AbstractEventLoop` on this Python."""
-    return sorted(
-        name
-        for name, value in vars(asyncio.AbstractEventLoop).items()
-        if not name.startswith("_") and callable(value)
+    return tuple(
+        sorted(
+            name
+            for name, value in vars(asyncio.AbstractEventLoop).items()
+            if not name.startswith("_") and callable(value)
+        )
     )

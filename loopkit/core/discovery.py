@@ -42,7 +42,6 @@ from __future__ import annotations
 import binascii
 import marshal
 import os
-import re
 import sys
 import time
 from collections.abc import Iterable
@@ -187,7 +186,23 @@ def _loopkit_section(text: str) -> list[tuple[str, str]]:
 
 
 def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "_", name).lower()
+    return canonical_name(name, "_")
+
+
+#: The separators a distribution name may use interchangeably (PEP 503).
+_SEPARATORS = str.maketrans({"_": "-", ".": "-"})
+
+
+def canonical_name(name: str, separator: str = "-") -> str:
+    """``name`` lower-cased, each run of ``-``, ``_`` and ``.`` one ``separator``.
+
+    What ``re.sub(r"[-_.]+", separator, name).lower()`` gives, without
+    compiling a pattern: a trimmed loop's start-up would pay for that.
+    """
+    dashed = name.translate(_SEPARATORS).lower()
+    while "--" in dashed:
+        dashed = dashed.replace("--", "-")
+    return dashed if separator == "-" else dashed.replace("-", separator)
 
 
 # ----------------------------------------------------------------------
@@ -473,4 +488,4 @@ def is_own_name(name: str | None) -> bool:
     since a folder-derived name reads ``loopkit_asyncio`` where the metadata says
     ``loopkit-asyncio``.
     """
-    return name is not None and re.sub(r"[-_.]+", "-", name).lower() == OWN_DISTRIBUTION
+    return name is not None and canonical_name(name) == OWN_DISTRIBUTION

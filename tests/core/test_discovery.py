@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -307,3 +308,11 @@ def test_a_later_process_explains_a_left_out_plugins_method_without_importing_it
     shutil.rmtree(site / "lk_idx_quic-1.0.dist-info")
     (site / "lk_idx_quic.py").unlink()
     assert probe("udp-only").startswith("AttributeError")
+
+
+@pytest.mark.parametrize(
+    "name", ["loopkit-asyncio", "Loopkit_Asyncio", "loopkit..--asyncio", "-a._b-", "x", ""]
+)
+@pytest.mark.parametrize("separator", ["-", "_"])
+def test_canonical_names_are_pep_503s(name: str, separator: str) -> None:
+    assert discovery.canonical_name(name, separator) == re.sub(r"[-_.]+", separator, name).lower()
