@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,7 @@ def _describe(function: Any) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
-def signature_differences(loop_class: type, methods: list[str]) -> list[SignatureDifference]:
+def signature_differences(loop_class: type, methods: Sequence[str]) -> list[SignatureDifference]:
     """Methods of ``loop_class`` whose signature is not that of asyncio's loop.
 
     Methods the assembly does not provide are left out: the method table

@@ -156,7 +156,7 @@ def _backend_lines(
     return lines
 
 
-def _signature_lines(assembly: Assembly, methods: list[str]) -> list[str]:
+def _signature_lines(assembly: Assembly, methods: Sequence[str]) -> list[str]:
     """The signature comparison with asyncio's loop, and the versioned API."""
     differences = apicompare.signature_differences(assembly.loop_class, methods)
     compared = sum(1 for name in methods if name in assembly.providers)
