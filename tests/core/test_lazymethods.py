@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import loopkit
+from loopkit.core import catalog, discovery
 from loopkit.plugin import LazyMethod, hookimpl, lazy_method
 
 
@@ -153,3 +154,19 @@ def test_builtin_methods_stay_unimported_until_used() -> None:
         assert not isinstance(vars(loop_class)["create_server"], LazyMethod)
     finally:
         loop.close()
+
+
+def test_every_lazy_method_of_the_builtin_plugins_resolves() -> None:
+    """A misspelt module or function name in a built-in plugin fails here, not for a user."""
+    checked = 0
+    for name, entry_point in discovery.builtin_entry_points().items():
+        if name in catalog.FOREIGN_POLLERS:
+            continue
+        plugin = entry_point.load()
+        for hook in ("loopkit_loop_methods", "loopkit_loop_overrides"):
+            answer = getattr(plugin, hook, lambda: {})()
+            for attribute, value in answer.items():
+                if isinstance(value, LazyMethod):
+                    assert callable(value.load(attribute)), (name, attribute)
+                    checked += 1
+    assert checked >= 11  # tcp's ten methods and start_tls
