@@ -27,12 +27,13 @@ What it offers:
   wiring and ``start_tls``) and the socket-readiness helpers of the
   ``sock_*`` calls (:data:`TRY_AGAIN`, :func:`watched`,
   :func:`retry_when_ready`, :func:`connect_socket`);
+* :func:`lazy_method`, a loop method imported on first use;
 * the errors a plugin raises or lets through.
 
 This module only gathers names; the code lives where its layer is
 (``loopkit.core`` for the kernel side, :mod:`loopkit.transports` for
-transports). The transport names are imported on first use, so that a
-plugin that needs none of them (a poller) does not load them.
+transports). The transport names and ``lazy_method`` are imported on first
+use, so that a plugin that needs none of them (a poller) does not load them.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ from loopkit.core.errors import (
     UnknownNameError,
 )
 from loopkit.core.hookspecs import LoopkitSpec, hookimpl
-from loopkit.core.lazymethods import LazyMethod, lazy_method
 from loopkit.core.poller import (
     EVENT_ERROR,
     EVENT_READ,
@@ -66,6 +66,7 @@ from loopkit.core.services import (
 )
 
 if TYPE_CHECKING:
+    from loopkit.core.lazymethods import LazyMethod, lazy_method
     from loopkit.transports import (
         DEFAULT_HIGH_WATER,
         TRY_AGAIN,
@@ -135,8 +136,12 @@ __all__ = [
 ]
 
 
+#: Imported on first use too: only plugins that defer a method need them.
+_LAZY_METHOD_NAMES = ("LazyMethod", "lazy_method")
+
+
 def __getattr__(name: str) -> Any:
-    """The names of :mod:`loopkit.transports`, imported on first use.
+    """The names of :mod:`loopkit.transports` and ``lazy_method``, imported on first use.
 
     Any other name fails without importing the package: the import system
     asks every module it imports from for ``__path__`` (``from loopkit.plugin
@@ -144,6 +149,11 @@ def __getattr__(name: str) -> Any:
     """
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in _LAZY_METHOD_NAMES:
+        from loopkit.core import lazymethods
+
+        value = globals()[name] = getattr(lazymethods, name)
+        return value
     import loopkit.transports
 
     if name in loopkit.transports.EXPORTS:

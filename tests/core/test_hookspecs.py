@@ -18,9 +18,8 @@ import pytest
 
 from loopkit import hookimpl
 from loopkit.core import assembly, catalog, discovery
-from loopkit.core.hookspecs import PROJECT_NAME, LoopkitSpec
+from loopkit.core.hookspecs import PROJECT_NAME, HookspecMarker, LoopkitSpec
 from loopkit.core.manager import new_manager
-from loopkit.core.markers import HookspecMarker
 
 
 def _pluggy() -> pluggy.PluginManager:
