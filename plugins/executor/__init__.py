@@ -4,7 +4,9 @@ The pool comes from the executor backend chosen at assembly (``executor=``,
 ``LOOPKIT_EXECUTOR``); this plugin offers two:
 :mod:`~loopkit.plugins.executor.threads` (``threads``, the default,
 asyncio's pool) and :mod:`~loopkit.plugins.executor.elastic` (``elastic``,
-whose idle threads exit).
+whose idle threads exit). Both are declared here and their modules are
+imported by their ``create``, on a loop's first ``run_in_executor(None,
+...)``: every loop's assembly reads the declarations, few loops make a pool.
 
 This plugin is *essential*: ``asyncio.run`` and ``asyncio.Runner`` call
 ``shutdown_default_executor`` on every loop, so no loop can be built without
@@ -21,10 +23,16 @@ import threading
 import warnings
 from asyncio import futures
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopkit.plugin import ExecutorInfo, executor_factory, hookimpl, loop_states, services
-from loopkit.plugins.executor import elastic, threads
+
+if TYPE_CHECKING:
+    from loopkit.plugins.executor.pool import ElasticThreadPoolExecutor
+
+#: Seconds an idle worker of the elastic pool waits for work before it exits.
+ENV_IDLE = "LOOPKIT_EXECUTOR_IDLE"
+DEFAULT_IDLE_TIMEOUT = 60.0
 
 #: This plugin's key in the loop's per-plugin state.
 STATE_KEY = "executor"
@@ -165,10 +173,36 @@ def loopkit_provides() -> list[str]:
     return ["run_in_executor", "set_default_executor", "shutdown_default_executor"]
 
 
+def _create_threads() -> concurrent.futures.ThreadPoolExecutor:
+    from loopkit.plugins.executor import threads
+
+    return threads.create()
+
+
+def _create_elastic() -> ElasticThreadPoolExecutor:
+    from loopkit.plugins.executor import elastic
+
+    return elastic.create()
+
+
+THREADS = ExecutorInfo(
+    name="threads",
+    create=_create_threads,
+    priority=100,
+    description="asyncio's default ThreadPoolExecutor (threads live until shutdown)",
+)
+ELASTIC = ExecutorInfo(
+    name="elastic",
+    create=_create_elastic,
+    priority=10,
+    description=f"threads exit after {ENV_IDLE} seconds idle (default 60)",
+)
+
+
 @hookimpl
 def loopkit_executors() -> list[ExecutorInfo]:
     """asyncio's pool (the default) and the elastic one."""
-    return [threads.INFO, elastic.INFO]
+    return [THREADS, ELASTIC]
 
 
 def _get_pool(loop: Any) -> concurrent.futures.ThreadPoolExecutor | None:

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from concurrent.futures import thread as _pool_module
 from typing import Any
 
-from loopkit.plugins.executor.elastic import DEFAULT_IDLE_TIMEOUT
+from loopkit.plugins.executor import DEFAULT_IDLE_TIMEOUT
 
 
 def _run_worker(

@@ -18,7 +18,7 @@ import loopkit
 from loopkit import ExecutorInfo, ResolverInfo, hookimpl
 from loopkit.core.assembly import assemble, new_event_loop
 from loopkit.core.errors import AssemblyError, UnknownNameError
-from loopkit.plugins.executor import elastic, executor_state, threads
+from loopkit.plugins.executor import ELASTIC, THREADS, executor_state
 from loopkit.plugins.resolver import threaded
 
 
@@ -193,10 +193,10 @@ def test_the_policy_passes_the_choices_on() -> None:
 
 
 def test_the_default_pool_is_asyncios_and_the_elastic_one_is_opt_in() -> None:
-    pool = threads.INFO.create()
+    pool = THREADS.create()
     try:
         assert type(pool) is concurrent.futures.ThreadPoolExecutor
         assert pool._thread_name_prefix == "asyncio"  # type: ignore[attr-defined]
     finally:
         pool.shutdown()
-    assert elastic.INFO.priority < threads.INFO.priority
+    assert ELASTIC.priority < THREADS.priority

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -144,9 +147,28 @@ def test_asyncio_run_shuts_it_down_cleanly(monkeypatch: pytest.MonkeyPatch) -> N
     assert not workers()
 
 
-def test_the_pool_class_is_importable_from_the_backend_module_and_loaded_on_first_use() -> None:
+def test_the_pool_class_is_importable_from_the_backend_module() -> None:
     from loopkit.plugins.executor import elastic, pool
 
     assert elastic.ElasticThreadPoolExecutor is pool.ElasticThreadPoolExecutor
-    with pytest.raises(AttributeError, match="no attribute 'Elastic'"):
-        elastic.Elastic  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_the_backend_modules_are_imported_by_the_first_pool_not_by_assembly() -> None:
+    """Every loop's assembly reads the executor declarations; few loops make a pool."""
+    code = (
+        "import sys, json, loopkit\n"
+        "names = ['loopkit.plugins.executor.threads', 'loopkit.plugins.executor.elastic']\n"
+        "loop = loopkit.new_event_loop(plugins=[], executor='elastic')\n"
+        "assembled = [n for n in names if n in sys.modules]\n"
+        "loop.run_until_complete(loop.run_in_executor(None, int))\n"
+        "loop.close()\n"
+        "print(json.dumps([assembled, [n for n in names if n in sys.modules]]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assembled, used = json.loads(done.stdout)
+    assert assembled == []
+    assert sorted(used) == sorted(
+        ["loopkit.plugins.executor.threads", "loopkit.plugins.executor.elastic"]
+    )
