@@ -343,7 +343,7 @@ def test_a_burst_moves_the_same_timers_in_the_same_order_whichever_side_is_looke
     loop: asyncio.AbstractEventLoop, due_share: float
 ) -> None:
     """The bulk move looks up the due deadlines when fewer are due than stay
-    (0.4: a quarter goes one by one first, then less than half of the rest
+    (0.4: a sixteenth goes one by one first, then less than half of the rest
     is due), and otherwise the deadlines that stay, sorting the due timers by
     their own deadline (0.9, and 1.0: everything due). Either way the same
     timers fire, in deadline then scheduling order, and the rest stays."""
