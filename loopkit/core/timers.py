@@ -17,7 +17,9 @@ import bisect
 import contextvars
 import heapq
 from asyncio import events
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import islice as _islice
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVarTuple, Unpack
 
 from loopkit.core.handles import _FAST_HANDLES, _copy_context, _new_object, _TimerHandle
@@ -36,6 +38,7 @@ _MIN_CANCELLED_TO_COMPACT = 100
 
 _heappush = heapq.heappush
 _heappop = heapq.heappop
+_deadline = attrgetter("_when")
 
 
 class TimerMixin:
@@ -189,19 +192,23 @@ class TimerMixin:
         The run loop calls this when a large share of the heap is due at
         once: one C sort (floats are compared without rich comparison) and a
         slice cost far less than a heap pop per deadline. A sorted list is
-        still a valid heap, so what stays is left in place.
+        still a valid heap, so what stays is left in place. Hashing a float
+        deadline is the dearest step left, so only the smaller side is looked
+        up: the due deadlines, or, when most are due, the ones that stay (into
+        a new dict; the old one then holds exactly the due timers, which a
+        stable sort on ``_when`` puts in order: a shared deadline is one slot,
+        already in scheduling order).
         """
         scheduled = self._scheduled
         scheduled.sort()
         cut = bisect.bisect_left(scheduled, end_time)
         timers = self._timers
-        due: list[Any] = []
-        for when in scheduled[:cut]:
-            slot = timers.pop(when)
-            if slot.__class__ is list:
-                due.extend(slot)
-            else:
-                due.append(slot)
+        if cut * 2 < len(scheduled):
+            due = _timers_of(map(timers.pop, _islice(scheduled, cut)))
+        else:
+            self._timers = {when: timers.pop(when) for when in _islice(scheduled, cut, None)}
+            due = _timers_of(timers.values())
+            due.sort(key=_deadline)
         del scheduled[:cut]
         self._move_due_group(due)
 
@@ -214,3 +221,14 @@ class TimerMixin:
                 self._timer_cancelled_count -= 1
             else:
                 ready.append(timer)
+
+
+def _timers_of(slots: Iterable[_TimerSlot]) -> list[Any]:
+    """The timers held by ``slots``, those of a shared deadline in scheduling order."""
+    timers: list[Any] = []
+    for slot in slots:
+        if slot.__class__ is list:
+            timers.extend(slot)
+        else:
+            timers.append(slot)
+    return timers

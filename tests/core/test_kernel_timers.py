@@ -296,6 +296,12 @@ def test_a_timer_cancelled_by_an_earlier_one_of_the_same_deadline_does_not_run(
     assert fired == ["third"]
 
 
+def _spy_on_the_bulk_move(loop: asyncio.AbstractEventLoop) -> Any:
+    """Patch the loop's class so that a test can see the bulk move was taken."""
+    bulk = type(loop)._move_due_in_bulk  # type: ignore[attr-defined]
+    return mock.patch.object(type(loop), "_move_due_in_bulk", autospec=True, side_effect=bulk)
+
+
 def test_a_burst_of_due_timers_fires_in_deadline_then_scheduling_order(
     loop: asyncio.AbstractEventLoop,
 ) -> None:
@@ -314,10 +320,7 @@ def test_a_burst_of_due_timers_fires_in_deadline_then_scheduling_order(
             loop.call_at(now + 60 + i, fired.append, (now + 60 + i, 2000 + i)) for i in range(50)
         ]
         now += 5  # everything but `later` is due
-        bulk = mock.patch.object(
-            type(loop), "_move_due_in_bulk", autospec=True, side_effect=type(loop)._move_due_in_bulk
-        )
-        with bulk as spy:
+        with _spy_on_the_bulk_move(loop) as spy:
             loop.call_soon(loop.stop)
             loop.run_forever()
         assert spy.called
@@ -333,3 +336,45 @@ def test_a_burst_of_due_timers_fires_in_deadline_then_scheduling_order(
         loop.run_forever()
         assert fired == [(timer.when(), 2000 + i) for i, timer in enumerate(later)]
         assert loop._scheduled == [] and loop._timers == {}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("due_share", [0.4, 0.9, 1.0])
+def test_a_burst_moves_the_same_timers_in_the_same_order_whichever_side_is_looked_up(
+    loop: asyncio.AbstractEventLoop, due_share: float
+) -> None:
+    """The bulk move looks up the due deadlines when fewer are due than stay
+    (0.4: a sixteenth goes one by one first, then less than half of the rest
+    is due), and otherwise the deadlines that stay, sorting the due timers by
+    their own deadline (0.9, and 1.0: everything due). Either way the same
+    timers fire, in deadline then scheduling order, and the rest stays."""
+    now = 1000.0
+    n = 400
+    fired: list[int] = []
+    entries: list[tuple[float, int]] = []  # (deadline, label); labels are in scheduling order
+
+    def at(when: float, label: int) -> asyncio.TimerHandle:
+        entries.append((when, label))
+        return loop.call_at(when, fired.append, label)
+
+    with mock.patch.object(loop, "time", lambda: now):
+        handles = [at(now + (i * 37 % n) / 100, i) for i in range(n)]  # 0 .. 3.99 s, shuffled
+        shared = [at(handles[3].when(), n + k) for k in range(3)]  # a deadline of four timers
+        cancelled = {10, n + 1}
+        handles[10].cancel()
+        shared[1].cancel()
+        cutoff = now + 4 * due_share + 0.005  # halfway between two deadlines
+        now = cutoff
+        with _spy_on_the_bulk_move(loop) as spy:
+            loop.call_soon(loop.stop)
+            loop.run_forever()
+        assert spy.called
+        live = [(when, label) for when, label in entries if label not in cancelled]
+        assert fired == [label for when, label in sorted(live) if when < cutoff]
+        fired.clear()
+        now += 10
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        assert fired == [label for when, label in sorted(live) if when >= cutoff]
+    assert loop._scheduled == [] and loop._timers == {}  # type: ignore[attr-defined]
+    assert loop._timer_cancelled_count == 0  # type: ignore[attr-defined]
+    assert not any(timer._scheduled for timer in handles + shared)  # type: ignore[attr-defined]
