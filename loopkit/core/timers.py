@@ -13,7 +13,6 @@ runs a callback.
 
 from __future__ import annotations
 
-import bisect
 import contextvars
 import heapq
 from asyncio import events
@@ -199,9 +198,11 @@ class TimerMixin:
         stable sort on ``_when`` puts in order: a shared deadline is one slot,
         already in scheduling order).
         """
+        from bisect import bisect_left  # here, not at import: a start-up cost otherwise
+
         scheduled = self._scheduled
         scheduled.sort()
-        cut = bisect.bisect_left(scheduled, end_time)
+        cut = bisect_left(scheduled, end_time)
         timers = self._timers
         if cut * 2 < len(scheduled):
             due = _timers_of(map(timers.pop, _islice(scheduled, cut)))
