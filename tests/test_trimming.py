@@ -181,9 +181,16 @@ def test_making_a_loop_never_imports_importlib_metadata(make: str, tmp_path: Pat
 
 #: Stdlib modules that asyncio does not import and that making a loop must
 #: not import either: each costs start-up time that only an error message
-#: (difflib), a development convenience (dataclasses) or the first
-#: ``run_in_executor`` (queue, the thread pool's module) needs.
-NOT_ON_THE_START_PATH = ("dataclasses", "difflib", "queue", "concurrent.futures.thread")
+#: (difflib), a development convenience (dataclasses), the first
+#: ``run_in_executor`` (queue, the thread pool's module) or the first burst
+#: of due timers (bisect) needs.
+NOT_ON_THE_START_PATH = (
+    "dataclasses",
+    "difflib",
+    "queue",
+    "concurrent.futures.thread",
+    "bisect",
+)
 
 
 @pytest.mark.parametrize(
@@ -238,12 +245,18 @@ def test_a_loop_of_builtin_plugins_is_assembled_without_importing_pluggy(make: s
 
 #: loopkit modules that making a trimmed loop must not import: the transport
 #: bases (a trimmed loop's plugins import them on first use), the policy and
-#: the runner (only ``install``/``EventLoopPolicy``/``run`` need them), and a
-#: poller whose call this platform's ``select`` lacks (kqueue on Linux).
+#: the runner (only ``install``/``EventLoopPolicy``/``run`` need them), the
+#: helper threads (the first blocking call), pluggy's manager (plugins from
+#: elsewhere), the executor backends (the first pool), and a poller whose
+#: call this platform's ``select`` lacks (kqueue on Linux).
 NOT_FOR_A_TRIMMED_LOOP = (
     "loopkit.transports",
     "loopkit.policy",
     "loopkit.runner",
+    "loopkit.core.offloop",
+    "loopkit.core.manager",
+    "loopkit.plugins.executor.threads",
+    "loopkit.plugins.executor.elastic",
     *(
         f"loopkit.plugins.pollers.{name}"
         for name in ("epoll", "kqueue", "poll", "select")

@@ -26,8 +26,6 @@ from asyncio import events
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from loopkit.core.offloop import OffLoop
-
 if TYPE_CHECKING:
     from loopkit.core.kernel import KernelLoop
 
@@ -134,6 +132,10 @@ class LoopServices:
         self.check_closed = loop._check_closed
         self.check_callback = loop._check_callback
         self.schedule = loop._ready.append
+        # Imported here: a loop's services are made when a plugin first asks,
+        # and a trimmed loop that never does skips the module's import.
+        from loopkit.core.offloop import OffLoop
+
         helpers = self._off_loop = OffLoop(loop)
         self.off_loop = helpers.run
         self.settled_off_loop = helpers.settled
