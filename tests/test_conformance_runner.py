@@ -20,6 +20,7 @@ import pytest
 
 from loopkit.tools.conformance import (
     PASS,
+    Difference,
     RunResult,
     check_expected,
     compare,
@@ -168,6 +169,22 @@ def test_expected_file_sections_select_the_running_version() -> None:
     )
     assert set(parse_expected(text, (3, 11))) == {"test_a.C.test_everywhere", "test_a.C.test_all"}
     assert "test_a.C.test_new" in parse_expected(text, (3, 13))
+
+
+def test_an_either_way_entry_is_expected_when_it_differs_and_not_stale_when_it_passes() -> None:
+    expected = parse_expected(
+        "[all]\n~test_a.C.test_race  # races with a helper thread\n"
+        "test_a.C.test_private  # tests asyncio's private internals\n",
+        (3, 13),
+    )
+    assert set(expected) == {"test_a.C.test_race", "test_a.C.test_private"}
+    assert expected.either_way == {"test_a.C.test_race"}
+    race = Difference("test_a.C.test_race", "pass", "fail", ["AssertionError"])
+    private = Difference("test_a.C.test_private", "pass", "error", ["AttributeError"])
+    assert check_expected({"test_a": [race, private]}, expected) == ([], [])
+    # The race passed this time: not stale. The other entry passing is.
+    assert check_expected({"test_a": [private]}, expected) == ([], [])
+    assert check_expected({"test_a": [race]}, expected) == ([], ["test_a.C.test_private"])
 
 
 def test_an_entry_without_a_reason_is_refused() -> None:

@@ -14,7 +14,9 @@ and the totals (run / pass / fail / skip) of both runs per module.
 With ``--expected FILE`` the runner is a gate: it exits 1 when a difference is
 not listed in the file, and when a listed test no longer differs (so the file
 never keeps stale excuses). Each entry is ``test_id  # one-line reason`` under
-a ``[all]`` or ``[3.X]`` section naming the Python versions it applies to.
+a ``[all]`` or ``[3.X]`` section naming the Python versions it applies to; an
+entry written ``~test_id`` may pass or fail (a test that races with a helper
+thread of loopkit's), and is never stale.
 
 How loopkit is made "the default" (in :mod:`loopkit.tools.conformance_child`, the
 half that runs in the children): test_asyncio modules reset the policy to
@@ -273,14 +275,29 @@ def compare(asyncio_run: RunResult, loopkit_run: RunResult) -> list[Difference]:
     return differences
 
 
-def parse_expected(text: str, version: tuple[int, int]) -> dict[str, str]:
+class ExpectedEntries(dict[str, str]):
+    """Expected differences, test id -> reason, and the ids that may go either way.
+
+    An entry written ``~test_id  # reason`` is in :attr:`either_way`: the
+    test races with something loopkit does on purpose (a helper thread), so
+    it may pass or fail from one run to the next. A failure is expected and
+    a pass is not stale.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.either_way: set[str] = set()
+
+
+def parse_expected(text: str, version: tuple[int, int]) -> ExpectedEntries:
     """Entries of an expected-differences file that apply to ``version``.
 
     Sections ``[all]`` and ``[3.X]`` say which versions the entries after
     them apply to (``[all]`` is assumed before the first header). An entry is
-    ``test_id  # reason``; the reason is required.
+    ``test_id  # reason``, or ``~test_id  # reason`` for a test that may pass
+    or fail (see :class:`ExpectedEntries`); the reason is required.
     """
-    entries: dict[str, str] = {}
+    entries = ExpectedEntries()
     applies = True
     wanted = f"{version[0]}.{version[1]}"
     for number, raw in enumerate(text.splitlines(), 1):
@@ -295,20 +312,30 @@ def parse_expected(text: str, version: tuple[int, int]) -> dict[str, str]:
         if not sep or not reason.strip() or not test_id.strip():
             raise ValueError(f"line {number}: expected 'test_id  # reason', got {raw!r}")
         if applies:
-            entries[test_id.strip()] = reason.strip()
+            test_id = test_id.strip()
+            if test_id.startswith("~"):
+                test_id = test_id[1:].strip()
+                entries.either_way.add(test_id)
+            entries[test_id] = reason.strip()
     return entries
 
 
 def check_expected(
     differences: dict[str, list[Difference]], expected: dict[str, str]
 ) -> tuple[list[Difference], list[str]]:
-    """(differences not in ``expected``, entries of the modules run that no longer differ)."""
+    """(differences not in ``expected``, entries of the modules run that no longer differ).
+
+    An entry that may go either way is never stale.
+    """
     found = {d.test_id for diffs in differences.values() for d in diffs}
+    either_way: set[str] = getattr(expected, "either_way", set())
     unexpected = [d for diffs in differences.values() for d in diffs if d.test_id not in expected]
     stale = sorted(
         test_id
         for test_id in expected
-        if test_id.split(".", 1)[0] in differences and test_id not in found
+        if test_id.split(".", 1)[0] in differences
+        and test_id not in found
+        and test_id not in either_way
     )
     return unexpected, stale
 
