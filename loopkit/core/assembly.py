@@ -47,7 +47,7 @@ from loopkit.core.errors import (
     PluginNotEnabledError,
     UnknownNameError,
 )
-from loopkit.core.hookspecs import PROJECT_NAME, LoopkitSpec
+from loopkit.core.hookspecs import IMPL_MARK, LoopkitSpec, hookimpl
 from loopkit.core.kernel import KernelLoop
 from loopkit.core.names import Names, PluginSpec, PluginSpecs, name_list
 from loopkit.core.poller import PollerInfo
@@ -706,7 +706,6 @@ def _dist_of(
 # ----------------------------------------------------------------------
 
 _HOOK_NAMES = frozenset(name for name in vars(LoopkitSpec) if name.startswith("loopkit_"))
-_IMPL_MARK = PROJECT_NAME + "_impl"
 
 
 def _check_hook_names(name: str, plugin: object) -> None:
@@ -729,7 +728,7 @@ def _check_hook_names(name: str, plugin: object) -> None:
                 f"the hooks are {', '.join(sorted(_HOOK_NAMES))}"
             )
         value = getattr(plugin, attr)
-        if callable(value) and getattr(value, _IMPL_MARK, None) is None:
+        if callable(value) and getattr(value, IMPL_MARK, None) is None:
             raise AssemblyError(
                 f"plugin {name!r}: {attr} is not marked with @loopkit.hookimpl, "
                 f"so loopkit would ignore it; mark it"
@@ -737,14 +736,7 @@ def _check_hook_names(name: str, plugin: object) -> None:
 
 
 #: The options of a plain ``@hookimpl``: no ordering, no wrapper, no renaming.
-_PLAIN_IMPL = {
-    "wrapper": False,
-    "hookwrapper": False,
-    "optionalhook": False,
-    "tryfirst": False,
-    "trylast": False,
-    "specname": None,
-}
+_PLAIN_IMPL = getattr(hookimpl(lambda: None), IMPL_MARK)
 
 #: A hook's implementations, as (plugin name, function), in pluggy's order.
 Implementations = dict[str, list[tuple[str, Callable[..., Any]]]]
@@ -777,7 +769,7 @@ def _own_implementations(
         if not _is_own_plugin(name, obj, entry_point):
             return None
         for attr, value in vars(obj).items():
-            opts = getattr(value, _IMPL_MARK, None) if type(value) is FunctionType else None
+            opts = getattr(value, IMPL_MARK, None) if type(value) is FunctionType else None
             if opts is None:
                 continue
             if opts != _PLAIN_IMPL or attr not in _HOOK_NAMES:
@@ -792,7 +784,7 @@ def _is_own_plugin(name: str, obj: object, entry_point: EntryPoint | None) -> bo
         entry_point is not None
         and discovery.BUILTIN.get(name) == entry_point.value
         and type(obj) is ModuleType
-        and getattr(obj, "__name__", None) == entry_point.value
+        and obj.__name__ == entry_point.value
     )
 
 
@@ -814,7 +806,9 @@ def _pluggy_implementations(chosen: list[tuple[str, object, EntryPoint | None]])
         raise AssemblyError(f"plugin {exc.plugin!r}: {exc}") from exc
     found: Implementations = {}
     for hook_name, hook in vars(manager.hook).items():
-        for impl in hook.get_hookimpls() if hook_name in _HOOK_NAMES else ():
+        if hook_name not in _HOOK_NAMES:
+            continue
+        for impl in hook.get_hookimpls():
             found.setdefault(hook_name, []).append((impl.plugin_name, impl.function))
     return found
 

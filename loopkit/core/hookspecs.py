@@ -167,6 +167,9 @@ def _mark(
 # ----------------------------------------------------------------------
 
 PROJECT_NAME = "loopkit"
+#: The attributes the markers set, as pluggy names them for this project.
+IMPL_MARK = PROJECT_NAME + "_impl"
+SPEC_MARK = PROJECT_NAME + "_spec"
 ENTRY_POINT_GROUP = "loopkit"
 
 hookspec = HookspecMarker(PROJECT_NAME)

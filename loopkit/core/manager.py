@@ -16,12 +16,10 @@ from typing import Any
 
 import pluggy
 
-from loopkit.core.hookspecs import PROJECT_NAME, LoopkitSpec
+from loopkit.core.hookspecs import IMPL_MARK, PROJECT_NAME, SPEC_MARK, LoopkitSpec
 
 #: What pluggy can bind as a hook implementation (see ``pluggy._manager``).
 _HOOKABLE = (FunctionType, staticmethod, classmethod, MethodType)
-_IMPL_MARK = PROJECT_NAME + "_impl"
-_SPEC_MARK = PROJECT_NAME + "_spec"
 _ABSENT = object()
 _ASK_PLUGGY = object()
 #: Names that :func:`inspect.getattr_static` may answer from the module's
@@ -48,7 +46,7 @@ class PluginManager(pluggy.PluginManager):
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
         if type(plugin) is ModuleType and name not in _MODULE_TYPE_NAMES:
-            answer = _namespace_answer(plugin.__dict__, name, _IMPL_MARK)
+            answer = _namespace_answer(plugin.__dict__, name, IMPL_MARK)
             if answer is not _ASK_PLUGGY and answer is not _ABSENT:
                 return answer
         return super().parse_hookimpl_opts(plugin, name)
@@ -58,7 +56,7 @@ class PluginManager(pluggy.PluginManager):
         # whose only base is object: names it does not define itself are
         # object's and type's C-level attributes, which pluggy cannot bind.
         if module_or_class is LoopkitSpec:
-            answer = _namespace_answer(vars(LoopkitSpec), name, _SPEC_MARK)
+            answer = _namespace_answer(vars(LoopkitSpec), name, SPEC_MARK)
             if answer is _ABSENT:
                 return None
             if answer is not _ASK_PLUGGY:

@@ -20,8 +20,7 @@ from asyncio.log import logger
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import loopkit.plugin as api  # api.wire_stream: the stream transport loads on first use
-from loopkit.plugin import check_not_ssl_socket, connect_socket
+from loopkit.plugin import check_not_ssl_socket, connect_socket, wire_stream
 from loopkit.plugins.tcp.addresses import AddrInfo, interleave, resolve
 
 
@@ -209,7 +208,7 @@ async def _create_connection(
         if sock.type != socket.SOCK_STREAM:
             raise ValueError(f"A Stream Socket was expected, got {sock!r}")
 
-    transport, protocol = await api.wire_stream(
+    transport, protocol = await wire_stream(
         self,
         sock,
         protocol_factory,
@@ -294,7 +293,7 @@ async def connect_accepted_socket(
     if ssl_shutdown_timeout is not None and not ssl:
         raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
     check_not_ssl_socket(sock)
-    transport, protocol = await api.wire_stream(
+    transport, protocol = await wire_stream(
         self,
         sock,
         protocol_factory,

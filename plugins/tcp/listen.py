@@ -19,14 +19,10 @@ import socket
 import sys
 from asyncio.log import logger
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import loopkit.plugin as api  # api.Server: the server transports load on first use
-from loopkit.plugin import check_not_ssl_socket
+from loopkit.plugin import Server, check_not_ssl_socket
 from loopkit.plugins.tcp.addresses import AddrInfo, resolve
-
-if TYPE_CHECKING:
-    from loopkit.plugin import Server
 
 _HAS_IPV6 = hasattr(socket, "AF_INET6")
 
@@ -158,7 +154,7 @@ async def _create_server(
 
     for listener in sockets:
         listener.setblocking(False)
-    server = api.Server(
+    server = Server(
         self,
         sockets,
         protocol_factory,
